@@ -1,0 +1,199 @@
+// swift-tools-version:6.0
+//
+// tracesnap: record once, replay anywhere.
+//
+// Layout (the user's top level is fixed; extra targets live inside it via `path:`):
+//   Sources/Core/CPython     CTraceSnapPython     CPython C API declarations (no Python.h, no -lpython)
+//   Sources/Core/PluginABI   CTraceSnapPluginABI  the versioned C plugin ABI (tracesnap_plugin.h)
+//   Sources/Core/JSON        TraceSnapJSON        Foundation-free JSON value, parser and writer
+//   Sources/Core/Library     TraceSnapLibrary     the on-disk trace library (~/.tracesnap)
+//   Sources/Core/Trace       TraceSnapTrace       trace model, reader (v0.1 and v0.2) and summary
+//   Sources/Core/Recorder    TraceSnapCore        the in-process recorder, event bus and plugin loader
+//   Sources/Plugins/PluginKit  TraceSnapPluginKit Swift layer over the C ABI for plugin authors
+//   Sources/Plugins/<Name>   TraceSnap<Name>      built-in plugins, one dynamic library each
+//   Sources/Host             tracesnap            the command-line tool and the view server
+//
+// The recorder and the plugins stay Foundation-free: they are loaded into the user's Python process
+// and ship with only the Swift core runtime next to them (see docs/architecture.md).
+
+import PackageDescription
+
+/// Swift settings shared by every Swift target.
+let commonSwiftSettings: [SwiftSetting] = [
+    .unsafeFlags(["-no-toolchain-stdlib-rpath"]),
+]
+
+/// Linker settings for libraries that are loaded into Python: find the bundled Swift runtime next to
+/// the library itself, never in the toolchain that built it.
+let bundledRuntimeLinkerSettings: [LinkerSetting] = [
+    .unsafeFlags(["-Xlinker", "-rpath", "-Xlinker", "$ORIGIN"]),
+]
+
+let package = Package(
+    name: "tracesnap",
+    platforms: [.macOS(.v13)],
+    products: [
+        .library(name: "TraceSnapCore", type: .dynamic, targets: ["TraceSnapCore"]),
+        .library(name: "TraceSnapPluginKit", targets: ["TraceSnapPluginKit"]),
+        .library(name: "TraceSnapAnnotator", type: .dynamic, targets: ["TraceSnapAnnotator"]),
+        .library(name: "TraceSnapJSONSink", type: .dynamic, targets: ["TraceSnapJSONSink"]),
+        .library(name: "TraceSnapLibrarySink", type: .dynamic, targets: ["TraceSnapLibrarySink"]),
+        .library(name: "TraceSnapRedactor", type: .dynamic, targets: ["TraceSnapRedactor"]),
+        .executable(name: "tracesnap", targets: ["tracesnap"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.0"),
+    ],
+    targets: [
+        // MARK: - CTraceSnapPluginABI
+        .target(
+            name: "CTraceSnapPluginABI",
+            path: "Sources/Core/PluginABI"
+        ),
+
+        // MARK: - CTraceSnapPython
+        .target(
+            name: "CTraceSnapPython",
+            path: "Sources/Core/CPython"
+        ),
+
+        // MARK: - TraceSnapAnnotator
+        .target(
+            name: "TraceSnapAnnotator",
+            dependencies: [
+                "TraceSnapPluginKit",
+            ],
+            path: "Sources/Plugins/Annotator",
+            swiftSettings: commonSwiftSettings,
+            linkerSettings: bundledRuntimeLinkerSettings
+        ),
+
+        // MARK: - TraceSnapCore
+        .target(
+            name: "TraceSnapCore",
+            dependencies: [
+                "CTraceSnapPluginABI",
+                "CTraceSnapPython",
+                "TraceSnapJSON",
+            ],
+            path: "Sources/Core/Recorder",
+            swiftSettings: commonSwiftSettings,
+            linkerSettings: bundledRuntimeLinkerSettings
+        ),
+
+        // MARK: - TraceSnapJSON
+        .target(
+            name: "TraceSnapJSON",
+            path: "Sources/Core/JSON",
+            swiftSettings: commonSwiftSettings
+        ),
+
+        // MARK: - TraceSnapJSONSink
+        .target(
+            name: "TraceSnapJSONSink",
+            dependencies: [
+                "TraceSnapPluginKit",
+            ],
+            path: "Sources/Plugins/JSONSink",
+            swiftSettings: commonSwiftSettings,
+            linkerSettings: bundledRuntimeLinkerSettings
+        ),
+
+        // MARK: - TraceSnapLibrary
+        .target(
+            name: "TraceSnapLibrary",
+            dependencies: [
+                "TraceSnapJSON",
+            ],
+            path: "Sources/Core/Library",
+            swiftSettings: commonSwiftSettings
+        ),
+
+        // MARK: - TraceSnapLibrarySink
+        .target(
+            name: "TraceSnapLibrarySink",
+            dependencies: [
+                "TraceSnapLibrary",
+                "TraceSnapPluginKit",
+            ],
+            path: "Sources/Plugins/LibrarySink",
+            swiftSettings: commonSwiftSettings,
+            linkerSettings: bundledRuntimeLinkerSettings
+        ),
+
+        // MARK: - TraceSnapPluginKit
+        .target(
+            name: "TraceSnapPluginKit",
+            dependencies: [
+                "CTraceSnapPluginABI",
+                "TraceSnapJSON",
+            ],
+            path: "Sources/Plugins/PluginKit",
+            swiftSettings: commonSwiftSettings
+        ),
+
+        // MARK: - TraceSnapRedactor
+        .target(
+            name: "TraceSnapRedactor",
+            dependencies: [
+                "TraceSnapPluginKit",
+            ],
+            path: "Sources/Plugins/Redactor",
+            swiftSettings: commonSwiftSettings,
+            linkerSettings: bundledRuntimeLinkerSettings
+        ),
+
+        // MARK: - TraceSnapTrace
+        .target(
+            name: "TraceSnapTrace",
+            dependencies: [
+                "TraceSnapJSON",
+            ],
+            path: "Sources/Core/Trace",
+            swiftSettings: commonSwiftSettings
+        ),
+
+        // MARK: - tracesnap (Host)
+        .executableTarget(
+            name: "tracesnap",
+            dependencies: [
+                "TraceSnapJSON",
+                "TraceSnapLibrary",
+                "TraceSnapTrace",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "FlyingFox", package: "FlyingFox"),
+            ],
+            path: "Sources/Host"
+        ),
+
+        // MARK: - Tests
+        .testTarget(
+            name: "TraceSnapCoreTests",
+            dependencies: [
+                "TraceSnapCore",
+                "TraceSnapJSON",
+            ],
+            path: "Tests/TraceSnapCoreTests"
+        ),
+        .testTarget(
+            name: "TraceSnapJSONTests",
+            dependencies: ["TraceSnapJSON"],
+            path: "Tests/TraceSnapJSONTests"
+        ),
+        .testTarget(
+            name: "TraceSnapLibraryTests",
+            dependencies: ["TraceSnapLibrary", "TraceSnapJSON"],
+            path: "Tests/TraceSnapLibraryTests"
+        ),
+        .testTarget(
+            name: "TraceSnapPluginTests",
+            dependencies: [
+                "TraceSnapCore",
+                "TraceSnapJSON",
+            ],
+            path: "Tests/TraceSnapPluginTests"
+        ),
+    ],
+    swiftLanguageModes: [.v5]
+)
