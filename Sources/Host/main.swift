@@ -1,0 +1,2 @@
+// Placeholder until the host branch lands.
+print("tracesnap")

@@ -1,0 +1,102 @@
+import Glibc
+
+/// Streams a trace to disk as the program runs, and never leaves a half-written file under the
+/// final name: events go to `<path>.partial`; `finish` appends the session, syncs and renames
+/// it into place. A process that dies mid-recording leaves `<path>.partial`, which ends after the
+/// last complete event line and which `tracesnap` readers recover (marked partial).
+public final class TraceFileWriter {
+    public let path: String
+    public let partialPath: String
+    private var descriptor: Int32
+    private var buffer = JSONWriter(reservingCapacity: 1 << 18)
+    private var eventCount = 0
+    private static let flushThreshold = 1 << 18
+
+    public init(path: String, traceID: String) throws {
+        self.path = path
+        self.partialPath = path + ".partial"
+        descriptor = open(partialPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else {
+            throw PluginFailure("cannot write \(partialPath): \(String(cString: strerror(errno)))")
+        }
+        buffer.raw("{\"version\":\"0.2\",\"trace_id\":")
+        buffer.string(traceID)
+        buffer.raw(",\"structure_ref\":\"structure.json\",\"events\":[\n")
+        try flush()
+    }
+
+    deinit {
+        if descriptor >= 0 { close(descriptor) }
+    }
+
+    /// Appends one event (one line).
+    public func write(_ event: EventView) throws {
+        if eventCount > 0 { buffer.raw(",\n") }
+        eventCount += 1
+        EventJSONEncoder.encode(event, into: &buffer)
+        if buffer.bytes.count >= TraceFileWriter.flushThreshold { try flush() }
+    }
+
+    /// Writes the buffered bytes.
+    public func flush() throws {
+        guard descriptor >= 0 else { throw PluginFailure("trace file already closed") }
+        try buffer.bytes.withUnsafeBytes { bytes in
+            var offset = 0
+            while offset < bytes.count {
+                let written = Glibc.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    throw PluginFailure("cannot write \(partialPath): \(String(cString: strerror(errno)))")
+                }
+                offset += written
+            }
+        }
+        buffer.bytes.removeAll(keepingCapacity: true)
+    }
+
+    /// Writes the session, syncs, and renames the file into place. Returns the final path.
+    @discardableResult
+    public func finish(session: JSONValue) throws -> String {
+        buffer.raw("\n],\n\"session\":")
+        buffer.value(session)
+        buffer.raw("}\n")
+        try flush()
+        fsync(descriptor)
+        close(descriptor)
+        descriptor = -1
+        guard rename(partialPath, path) == 0 else {
+            throw PluginFailure("cannot move \(partialPath) to \(path): \(String(cString: strerror(errno)))")
+        }
+        return path
+    }
+
+    /// Copies the finished file to `destination` atomically (temp file + rename).
+    public static func copy(_ source: String, to destination: String) throws {
+        let temporary = destination + ".tmp-\(getpid())"
+        let input = open(source, O_RDONLY | O_CLOEXEC)
+        guard input >= 0 else { throw PluginFailure("cannot read \(source)") }
+        defer { close(input) }
+        let output = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard output >= 0 else {
+            throw PluginFailure("cannot write \(destination): \(String(cString: strerror(errno)))")
+        }
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
+            if count < 0 && errno == EINTR { continue }
+            if count <= 0 { break }
+            let written = chunk.withUnsafeBytes { Glibc.write(output, $0.baseAddress, count) }
+            if written != count {
+                close(output)
+                unlink(temporary)
+                throw PluginFailure("cannot write \(destination): \(String(cString: strerror(errno)))")
+            }
+        }
+        fsync(output)
+        close(output)
+        guard rename(temporary, destination) == 0 else {
+            unlink(temporary)
+            throw PluginFailure("cannot move \(temporary) to \(destination)")
+        }
+    }
+}
