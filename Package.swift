@@ -21,6 +21,9 @@ import PackageDescription
 /// Swift settings shared by every Swift target.
 let commonSwiftSettings: [SwiftSetting] = [
     .unsafeFlags(["-no-toolchain-stdlib-rpath"]),
+    // The recorder's hot path is single-threaded under the GIL; runtime exclusivity checks cost
+    // ~4 % of recording time (callgrind) and buy nothing there.
+    .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release)),
 ]
 
 /// Linker settings for libraries that are loaded into Python: find the bundled Swift runtime next to

@@ -1,14 +1,26 @@
 /// Writes events as trace-format 0.2 JSON objects (docs/trace-format.md), the superset of v0.1:
 /// `seq, ts, depth, type`, the type's fields, then `line, file, func, parent_seq, frame_id, thread`.
-public enum EventJSONEncoder {
-    public static func encode(_ event: EventView, into writer: inout JSONWriter) {
+///
+/// File names, function names and type names come from storage that stays put for a whole
+/// session, so their escaped JSON is cached by address: most events then cost a few copies.
+public final class EventJSONEncoder {
+    private var cachedFile = EscapedStringCache()
+    private var cachedFunction = EscapedStringCache()
+    private var cachedTypes = EscapedStringCache(slots: 8)
+
+    /// Events on this thread leave out `thread` (the session's `main_thread` says which it is).
+    public var mainThread: UInt64 = 0
+
+    public init() {}
+
+    public func encode(_ event: EventView, into writer: JSONWriter) {
         let e = event.pointer.pointee
         writer.raw("{\"seq\":")
         writer.int(e.seq)
         writer.raw(",\"ts\":")
         writer.int(e.ts)
         writer.raw(",\"depth\":")
-        writer.int(e.depth)
+        writer.int(Int64(e.depth))
         writer.raw(",\"type\":")
         switch ts_event_type(rawValue: e.type) {
         case TS_EVENT_CALL:
@@ -18,7 +30,7 @@ public enum EventJSONEncoder {
                     if index > 0 { writer.raw(",") }
                     writer.string(args[index].name.bytes)
                     writer.raw(":")
-                    value(args[index].value, into: &writer)
+                    value(args[index].value, into: writer)
                 }
             }
             writer.raw("}")
@@ -31,9 +43,9 @@ public enum EventJSONEncoder {
             writer.raw(",\"scope\":")
             writer.string(e.text.bytes)
             writer.raw(",\"value\":")
-            value(e.value, into: &writer)
+            value(e.value, into: writer)
             writer.raw(",\"prev\":")
-            value(e.prev, into: &writer)
+            value(e.prev, into: writer)
             writer.raw(",\"change_index\":")
             writer.int(e.index)
             if e.flags & UInt32(TS_EVENTF_MUTATION) != 0 { writer.raw(",\"mutation\":true") }
@@ -53,7 +65,7 @@ public enum EventJSONEncoder {
             if e.flags & UInt32(TS_EVENTF_UNWIND) != 0 {
                 writer.raw("null,\"unwind\":true")
             } else {
-                value(e.value, into: &writer)
+                value(e.value, into: writer)
             }
         case TS_EVENT_EXCEPTION:
             writer.raw("\"exception\",\"exc_type\":")
@@ -61,14 +73,14 @@ public enum EventJSONEncoder {
             writer.raw(",\"message\":")
             writer.string(e.text.bytes)
             writer.raw(",\"value\":")
-            value(e.value, into: &writer)
+            value(e.value, into: writer)
             writer.raw(",\"phase\":")
             writer.string(e.phase.bytes)
         case TS_EVENT_EXTCALL:
             writer.raw("\"extcall\"")
         case TS_EVENT_YIELD:
             writer.raw("\"yield\",\"value\":")
-            value(e.value, into: &writer)
+            value(e.value, into: writer)
         case TS_EVENT_RESUME:
             writer.raw("\"resume\"")
         case TS_EVENT_GAP:
@@ -77,14 +89,14 @@ public enum EventJSONEncoder {
             writer.raw("\"unknown\"")
         }
         writer.raw(",\"line\":")
-        writer.int(e.line)
+        writer.int(Int64(e.line))
         if e.file.len > 0 {
             writer.raw(",\"file\":")
-            writer.string(e.file.bytes)
+            cachedFile.write(e.file, into: writer)
         }
         if e.func.len > 0 {
             writer.raw(",\"func\":")
-            writer.string(e.func.bytes)
+            cachedFunction.write(e.func, into: writer)
         }
         writer.raw(",\"parent_seq\":")
         if e.parent_seq >= 0 { writer.int(e.parent_seq) } else { writer.raw("null") }
@@ -92,7 +104,7 @@ public enum EventJSONEncoder {
             writer.raw(",\"frame_id\":")
             writer.int(Int64(bitPattern: e.frame_id))
         }
-        if e.thread != 0 {
+        if e.thread != 0 && e.thread != mainThread {
             writer.raw(",\"thread\":")
             writer.int(Int64(bitPattern: e.thread))
         }
@@ -108,7 +120,7 @@ public enum EventJSONEncoder {
     }
 
     /// A value object, or `null` for an empty slot.
-    public static func value(_ v: ts_value, into writer: inout JSONWriter) {
+    public func value(_ v: ts_value, into writer: JSONWriter) {
         guard v.isPresent else {
             writer.raw("null")
             return
@@ -116,7 +128,7 @@ public enum EventJSONEncoder {
         writer.raw("{\"repr\":")
         writer.string(v.repr.bytes)
         writer.raw(",\"type\":")
-        writer.string(v.type.bytes)
+        cachedTypes.write(v.type, into: writer)
         writer.raw(",\"id\":")
         writer.int(v.id)
         writer.raw(",\"truncated\":")
@@ -125,5 +137,37 @@ public enum EventJSONEncoder {
         writer.bool(v.flags & UInt32(TS_VALUE_REDACTED) != 0)
         if v.flags & UInt32(TS_VALUE_REPR_FAILED) != 0 { writer.raw(",\"repr_failed\":true") }
         writer.raw("}")
+    }
+}
+
+/// Remembers the escaped JSON of a few strings by address (valid for strings whose storage does
+/// not change while the session runs: file, function and type names).
+struct EscapedStringCache {
+    private var keys: [UnsafeRawPointer?]
+    private var lengths: [Int]
+    private var encoded: [[UInt8]]
+    private var next = 0
+    private let scratch = JSONWriter(reservingCapacity: 256)
+
+    init(slots: Int = 2) {
+        keys = Array(repeating: nil, count: slots)
+        lengths = Array(repeating: -1, count: slots)
+        encoded = Array(repeating: [], count: slots)
+    }
+
+    mutating func write(_ text: ts_str, into writer: JSONWriter) {
+        let key = UnsafeRawPointer(text.ptr)
+        for slot in 0..<keys.count where keys[slot] == key && lengths[slot] == text.len && key != nil {
+            encoded[slot].withUnsafeBytes { writer.raw($0) }
+            return
+        }
+        scratch.removeAll()
+        scratch.string(text.bytes)
+        let bytes = scratch.bytes
+        keys[next] = key
+        lengths[next] = text.len
+        encoded[next] = bytes
+        next = (next + 1) % keys.count
+        bytes.withUnsafeBytes { writer.raw($0) }
     }
 }

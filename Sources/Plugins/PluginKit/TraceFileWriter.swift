@@ -8,7 +8,8 @@ public final class TraceFileWriter {
     public let path: String
     public let partialPath: String
     private var descriptor: Int32
-    private var buffer = JSONWriter(reservingCapacity: 1 << 18)
+    private let buffer = JSONWriter(reservingCapacity: 1 << 18)
+    private let encoder = EventJSONEncoder()
     private var eventCount = 0
     private static let flushThreshold = 1 << 18
 
@@ -31,16 +32,20 @@ public final class TraceFileWriter {
 
     /// Appends one event (one line).
     public func write(_ event: EventView) throws {
-        if eventCount > 0 { buffer.raw(",\n") }
+        if eventCount > 0 {
+            buffer.raw(",\n")
+        } else {
+            encoder.mainThread = event.thread
+        }
         eventCount += 1
-        EventJSONEncoder.encode(event, into: &buffer)
-        if buffer.bytes.count >= TraceFileWriter.flushThreshold { try flush() }
+        encoder.encode(event, into: buffer)
+        if buffer.count >= TraceFileWriter.flushThreshold { try flush() }
     }
 
     /// Writes the buffered bytes.
     public func flush() throws {
         guard descriptor >= 0 else { throw PluginFailure("trace file already closed") }
-        try buffer.bytes.withUnsafeBytes { bytes in
+        try buffer.withUnsafeBytes { bytes in
             var offset = 0
             while offset < bytes.count {
                 let written = Glibc.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
@@ -51,14 +56,18 @@ public final class TraceFileWriter {
                 offset += written
             }
         }
-        buffer.bytes.removeAll(keepingCapacity: true)
+        buffer.removeAll()
     }
 
     /// Writes the session, syncs, and renames the file into place. Returns the final path.
     @discardableResult
     public func finish(session: JSONValue) throws -> String {
         buffer.raw("\n],\n\"session\":")
-        buffer.value(session)
+        var final = session
+        if encoder.mainThread != 0 {
+            final = final.setting("main_thread", to: .int(Int64(bitPattern: encoder.mainThread)))
+        }
+        buffer.value(final)
         buffer.raw("}\n")
         try flush()
         fsync(descriptor)
