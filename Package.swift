@@ -105,6 +105,7 @@ let package = Package(
             name: "TraceSnapLibrary",
             dependencies: [
                 "TraceSnapJSON",
+                "TraceSnapTrace",
             ],
             path: "Sources/Core/Library",
             swiftSettings: commonSwiftSettings
@@ -185,6 +186,12 @@ let package = Package(
             name: "TraceSnapLibraryTests",
             dependencies: ["TraceSnapLibrary", "TraceSnapJSON"],
             path: "Tests/TraceSnapLibraryTests"
+        ),
+        .testTarget(
+            name: "TraceSnapTraceTests",
+            dependencies: ["TraceSnapTrace", "TraceSnapJSON"],
+            path: "Tests/TraceSnapTraceTests",
+            exclude: ["Fixtures"]
         ),
         .testTarget(
             name: "TraceSnapPluginTests",
