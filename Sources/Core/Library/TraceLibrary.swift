@@ -118,7 +118,7 @@ public struct TraceLibrary: Sendable {
     public func add(_ meta: TraceMeta) throws {
         guard Self.isValidID(meta.id) else { throw LibraryError(.invalidID, "invalid trace id '\(meta.id)'") }
         try withLock {
-            var all = try loadIndex()
+            var all = try loadIndex(adding: meta.id)
             if let index = all.firstIndex(where: { $0.id == meta.id }) {
                 all[index] = meta
             } else {
@@ -236,11 +236,12 @@ public struct TraceLibrary: Sendable {
         return result
     }
 
-    /// Reads the index; must hold the lock. Recovers a missing or corrupt index.
-    func loadIndex() throws -> [TraceMeta] {
+    /// Reads the index; must hold the lock. Recovers a missing or corrupt index. `adding` is the
+    /// id of a trace being added right now (its file already exists, so it is not a lost entry).
+    func loadIndex(adding: String? = nil) throws -> [TraceMeta] {
         switch FileSystem.kind(indexPath) {
         case .missing:
-            let rebuilt = rebuildFromTraceFiles()
+            let rebuilt = rebuildFromTraceFiles().filter { $0.id != adding }
             if !rebuilt.isEmpty {
                 try saveIndex(rebuilt)
                 onRecovery?(
@@ -254,7 +255,7 @@ public struct TraceLibrary: Sendable {
             if Glibc.rename(indexPath, kept) != 0 {
                 throw LibraryError(.corrupt, "\(indexPath) is corrupt and could not be moved aside: \(FileSystem.errnoText())")
             }
-            let rebuilt = rebuildFromTraceFiles()
+            let rebuilt = rebuildFromTraceFiles().filter { $0.id != adding }
             try saveIndex(rebuilt)
             onRecovery?(
                 "index.json was corrupt; kept it as \(kept) and rebuilt the index from \(rebuilt.count) trace file(s)")
