@@ -157,9 +157,7 @@ struct HTMLExporter {
     }
 
     func insertTrace(in html: String, trace: [UInt8], view: String?) -> String {
-        let text = String(decoding: trace, as: UTF8.self)
-            .replacingOccurrences(of: "</", with: "<\\/")
-            .replacingOccurrences(of: "<!--", with: "\\u003c!--")
+        let text = Self.scriptSafeJSON(trace)
         var element = "<script type=\"application/json\" id=\"\(Self.traceElementID)\">" + text + "</script>\n"
         if let view {
             element += "<script>if(!new URLSearchParams(location.search).has('view')){history.replaceState(null,'',"
@@ -174,6 +172,42 @@ struct HTMLExporter {
             out += element
         }
         return out
+    }
+
+    /// JSON text that cannot end or confuse the `<script>` element holding it: every `</` is
+    /// written `<\/`, and a `<` that starts `<!--` or `<script` is written `\u003c`. Both are
+    /// valid only inside JSON strings, where they decode to the same text.
+    static func scriptSafeJSON(_ bytes: [UInt8]) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count + 64)
+        let script = Array("script".utf8)
+        var i = 0
+        while i < bytes.count {
+            let b = bytes[i]
+            guard b == UInt8(ascii: "<") else {
+                out.append(b)
+                i += 1
+                continue
+            }
+            let next = i + 1 < bytes.count ? bytes[i + 1] : 0
+            if next == UInt8(ascii: "/") {
+                out += Array("<\\/".utf8)
+                i += 2
+                continue
+            }
+            let comment = i + 3 < bytes.count && next == UInt8(ascii: "!") && bytes[i + 2] == UInt8(ascii: "-")
+                && bytes[i + 3] == UInt8(ascii: "-")
+            let opensScript = (0..<6).allSatisfy { k in
+                i + 1 + k < bytes.count && (bytes[i + 1 + k] | 0x20) == script[k]
+            }
+            if comment || opensScript {
+                out += Array("\\u003c".utf8)
+            } else {
+                out.append(b)
+            }
+            i += 1
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// The value of `name="…"` (or `'…'`, or bare) in a tag.
