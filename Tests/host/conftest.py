@@ -236,6 +236,8 @@ class Server:
 
 
 def start_server(runner: Runner, *args, cwd=None, env=None):
+    if "--port" not in map(str, args):
+        args = (*args, "--port", "0")
     proc = subprocess.Popen(
         [str(runner.tsbin), "view", "--no-browser", *map(str, args)], stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, text=True, cwd=cwd, env=runner.env(**(env or {})))
