@@ -424,6 +424,24 @@ def test_export_html(run, home, tmp_path, players):
     assert html.count("<script") == html.count("</script>")
 
 
+def test_export_opens_offline_in_a_browser(run, tmp_path):
+    """The exported page runs its ES modules from file:// (import map of data: URLs)."""
+    import shutil
+    browser = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    if not browser:
+        pytest.skip("no headless browser")
+    trace = json.loads((REFERENCE_TRACES / "sample_program.trace.json").read_text())
+    trace["events"][0]["sneaky"] = "</script><!--<script>"
+    trace_file = tmp_path / "t.json"
+    trace_file.write_text(json.dumps(trace))
+    out = tmp_path / "page.html"
+    assert run("export", "--html", out, trace_file, cwd=tmp_path).returncode == 0
+    dom = subprocess.run(
+        [browser, "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", out.as_uri()],
+        capture_output=True, text=True, timeout=120).stdout
+    assert f'<div id="out">events:{len(trace["events"])}:sample_program</div>' in dom, dom[-500:]
+
+
 def test_export_library_entry_and_errors(run, home, tmp_path):
     meta = seed(home, "exported", events=4)
     out = tmp_path / "e.html"
