@@ -3,20 +3,21 @@ import Testing
 import TraceSnapLibrary
 
 @Suite struct ProjectConfigTests {
-    @Test(arguments: [
-        ("project = \"shop api\"", "shop api"),
-        ("project='lit\\eral'  # comment", "lit\\eral"),
-        ("  project   =   \"a\"   # trailing", "a"),
-        ("# project = \"commented\"\nproject = \"real\"", "real"),
-        ("project = \"we\\\"ird\\\\\"", "we\"ird\\"),
-        ("project = \"caf\\u00e9\"", "café"),
-        ("\"project\" = \"quoted key\"", "quoted key"),
-        ("[tool]\nproject = \"in a table\"", nil),
-        ("name = \"x\"", nil),
-        ("project = bare", nil),
-        ("project = \"unterminated", nil),
-        ("project = \"\"", ""),
-    ] as [(String, String?)])
+    @Test(
+        arguments: [
+            ("project = \"shop api\"", "shop api"),
+            ("project='lit\\eral'  # comment", "lit\\eral"),
+            ("  project   =   \"a\"   # trailing", "a"),
+            ("# project = \"commented\"\nproject = \"real\"", "real"),
+            ("project = \"we\\\"ird\\\\\"", "we\"ird\\"),
+            ("project = \"caf\\u00e9\"", "café"),
+            ("\"project\" = \"quoted key\"", "quoted key"),
+            ("[tool]\nproject = \"in a table\"", nil),
+            ("name = \"x\"", nil),
+            ("project = bare", nil),
+            ("project = \"unterminated", nil),
+            ("project = \"\"", ""),
+        ] as [(String, String?)])
     func parses(text: String, expected: String?) {
         #expect(ProjectConfig.parseProject(text) == expected)
     }

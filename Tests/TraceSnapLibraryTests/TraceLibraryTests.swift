@@ -29,7 +29,8 @@ func addTrace(
 @Suite struct TraceLibraryTests {
     @Test func defaultRoot() {
         #expect(TraceLibrary.defaultRoot(environment: ["TRACESNAP_HOME": "/tmp/h", "HOME": "/home/u"]) == "/tmp/h")
-        #expect(TraceLibrary.defaultRoot(environment: ["TRACESNAP_HOME": "", "HOME": "/home/u"]) == "/home/u/.tracesnap")
+        #expect(
+            TraceLibrary.defaultRoot(environment: ["TRACESNAP_HOME": "", "HOME": "/home/u"]) == "/home/u/.tracesnap")
         #expect(TraceLibrary.defaultRoot(environment: ["HOME": "/home/u"]) == "/home/u/.tracesnap")
     }
 
@@ -76,9 +77,10 @@ func addTrace(
         let index = try JSONParser.parse(Array(try Data(contentsOf: URL(fileURLWithPath: library.indexPath))))
         #expect(index["version"]?.intValue == 1)
         let first = index["traces"]?[0]
-        #expect(first?.objectValue?.map(\.0) == [
-            "id", "name", "trace_id", "created", "created_ts", "event_count", "source", "kind", "project",
-        ])
+        #expect(
+            first?.objectValue?.map(\.0) == [
+                "id", "name", "trace_id", "created", "created_ts", "event_count", "source", "kind", "project",
+            ])
     }
 
     @Test func resolution() throws {
@@ -124,9 +126,11 @@ func addTrace(
     @Test func twelveConcurrentProcessesGiveTwelveEntries() throws {
         // Real processes: each runs a tiny Python program that takes the same flock the library
         // uses around an index read-modify-write. Mixed with in-process adds.
-        guard let python = ["/usr/bin/python3", "/usr/local/bin/python3"].first(where: {
-            FileManager.default.isExecutableFile(atPath: $0)
-        }) else { return }
+        guard
+            let python = ["/usr/bin/python3", "/usr/local/bin/python3"].first(where: {
+                FileManager.default.isExecutableFile(atPath: $0)
+            })
+        else { return }
         let root = try makeRoot()
         let library = TraceLibrary(root: root)
         _ = try library.entries()  // creates the root and an empty state
@@ -164,13 +168,16 @@ func addTrace(
         let library = TraceLibrary(root: root) { messages.append($0) }
         let a = try addTrace(library, name: "one", project: "alpha", events: 5)
         let b = try addTrace(library, name: "two", project: "beta", events: 2)
-        try "{\"version\": 1, \"traces\": [ {\"id\": ".write(toFile: library.indexPath, atomically: true, encoding: .utf8)
+        try "{\"version\": 1, \"traces\": [ {\"id\": ".write(
+            toFile: library.indexPath, atomically: true, encoding: .utf8)
         let entries = try library.list()
         #expect(Set(entries.map(\.id)) == [a.id, b.id])
         #expect(entries.first { $0.id == a.id }?.eventCount == 5)
         #expect(entries.first { $0.id == a.id }?.project == "alpha")
         #expect(entries.first { $0.id == b.id }?.source == "/x/two.py")
-        let kept = try FileManager.default.contentsOfDirectory(atPath: root).filter { $0.hasPrefix("index.json.corrupt-") }
+        let kept = try FileManager.default.contentsOfDirectory(atPath: root).filter {
+            $0.hasPrefix("index.json.corrupt-")
+        }
         #expect(kept.count == 1)
         #expect(messages.all.count == 1)
         #expect(messages.all.first?.contains("corrupt") == true)

@@ -5,7 +5,9 @@ import TraceSnapTrace
 
 /// Paths of the reference sample traces copied into `Fixtures/`.
 enum Fixtures {
-    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures").path
+    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+        "Fixtures"
+    ).path
     static let names = [
         "sample_program.trace.json", "sample_complex.trace.json", "calculator_multifile.trace.json",
         "flask_request.trace.json",
@@ -140,7 +142,9 @@ func temporaryDirectory() throws -> String {
         let count = 200_000
         var chunk = ""
         for i in 0..<count {
-            chunk += (i == 0 ? "" : ",") + "{\"seq\":\(i),\"type\":\"\(i % 2 == 0 ? "line" : "assign")\",\"value\":{\"type\":\"int\"}}"
+            chunk +=
+                (i == 0 ? "" : ",")
+                + "{\"seq\":\(i),\"type\":\"\(i % 2 == 0 ? "line" : "assign")\",\"value\":{\"type\":\"int\"}}"
             if chunk.utf8.count > 1 << 16 {
                 handle.write(Data(chunk.utf8))
                 chunk = ""

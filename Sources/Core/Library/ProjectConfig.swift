@@ -79,7 +79,8 @@ public enum ProjectConfig {
             key = parsed
             rest = after
         } else {
-            let end = line.firstIndex(where: { !($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") }) ?? line.endIndex
+            let end =
+                line.firstIndex(where: { !($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") }) ?? line.endIndex
             key = String(line[..<end])
             rest = line[end...]
         }

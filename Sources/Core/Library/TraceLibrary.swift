@@ -1,10 +1,11 @@
+import TraceSnapJSON
+import TraceSnapTrace
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
     import Darwin
 #endif
-import TraceSnapJSON
-import TraceSnapTrace
 
 /// The on-disk trace library: `<root>/index.json` plus one `<root>/traces/<id>.json` per trace.
 ///
@@ -251,9 +252,11 @@ public struct TraceLibrary: Sendable {
         default:
             let bytes = try FileSystem.read(indexPath)
             if let entries = Self.parseIndex(bytes) { return entries }
-            let kept = "\(indexPath).corrupt-\(WallClock.compactLocal(WallClock.now()))-\(WallClock.randomHex(bytes: 2))"
+            let kept =
+                "\(indexPath).corrupt-\(WallClock.compactLocal(WallClock.now()))-\(WallClock.randomHex(bytes: 2))"
             if Glibc.rename(indexPath, kept) != 0 {
-                throw LibraryError(.corrupt, "\(indexPath) is corrupt and could not be moved aside: \(FileSystem.errnoText())")
+                throw LibraryError(
+                    .corrupt, "\(indexPath) is corrupt and could not be moved aside: \(FileSystem.errnoText())")
             }
             let rebuilt = rebuildFromTraceFiles().filter { $0.id != adding }
             try saveIndex(rebuilt)

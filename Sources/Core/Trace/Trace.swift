@@ -1,9 +1,10 @@
+import TraceSnapJSON
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
     import Darwin
 #endif
-import TraceSnapJSON
 
 /// A trace loaded in memory: format 0.1 (the reference product) or 0.2 (ours, see
 /// `docs/trace-format.md`). Events and the session stay JSON values, so members this version does

@@ -1,9 +1,10 @@
+import TraceSnapJSON
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
     import Darwin
 #endif
-import TraceSnapJSON
 
 /// What a trace file holds, found by one streaming pass (memory stays bounded by the session and
 /// one read buffer, whatever the number of events).

@@ -1,4 +1,5 @@
 import Foundation
+import TraceSnapJSON
 import TraceSnapLibrary
 
 /// Builds one self-contained HTML file from the players directory and a trace, so it opens from
@@ -61,7 +62,9 @@ struct HTMLExporter {
             guard let close = html.range(of: ">", range: open.upperBound..<html.endIndex) else { return nil }
             let tag = html[open.lowerBound..<close.upperBound].lowercased()
             if tag.contains("importmap") {
-                guard let end = html.range(of: "</script>", options: .caseInsensitive, range: close.upperBound..<html.endIndex)
+                guard
+                    let end = html.range(
+                        of: "</script>", options: .caseInsensitive, range: close.upperBound..<html.endIndex)
                 else { return nil }
                 return open.lowerBound..<end.upperBound
             }
@@ -83,7 +86,8 @@ struct HTMLExporter {
                 let path = base + "/" + childRel
                 switch FileSystem.kind(path) {
                 case .directory: queue.append(childRel)
-                case .file where name.hasSuffix(".js") || name.hasSuffix(".mjs"): result.append((prefix + childRel, path))
+                case .file where name.hasSuffix(".js") || name.hasSuffix(".mjs"):
+                    result.append((prefix + childRel, path))
                 default: break
                 }
             }
@@ -120,11 +124,13 @@ struct HTMLExporter {
             let tag = String(rest[open.lowerBound..<close.upperBound])
             out += rest[..<open.lowerBound]
             if tag.lowercased().contains("module"), let src = attribute("src", in: tag),
-                let end = rest.range(of: "</script>", options: .caseInsensitive, range: close.upperBound..<rest.endIndex)
+                let end = rest.range(
+                    of: "</script>", options: .caseInsensitive, range: close.upperBound..<rest.endIndex)
             {
                 var file = src.hasPrefix("./") ? String(src.dropFirst(2)) : src
                 if file.hasPrefix("/") { file.removeFirst() }
-                let specifier = file.hasPrefix(normalizedTarget) ? prefix + file.dropFirst(normalizedTarget.count) : file
+                let specifier =
+                    file.hasPrefix(normalizedTarget) ? prefix + file.dropFirst(normalizedTarget.count) : file
                 out += "<script type=\"module\">import \(jsonString(String(specifier)));</script>"
                 rest = rest[end.upperBound...]
             } else {
@@ -160,7 +166,8 @@ struct HTMLExporter {
         let text = Self.scriptSafeJSON(trace)
         var element = "<script type=\"application/json\" id=\"\(Self.traceElementID)\">" + text + "</script>\n"
         if let view {
-            element += "<script>if(!new URLSearchParams(location.search).has('view')){history.replaceState(null,'',"
+            element +=
+                "<script>if(!new URLSearchParams(location.search).has('view')){history.replaceState(null,'',"
                 + "location.pathname+'?view=\(view)'+location.hash)}</script>\n"
         }
         var out = html
@@ -195,7 +202,8 @@ struct HTMLExporter {
                 i += 2
                 continue
             }
-            let comment = i + 3 < bytes.count && next == UInt8(ascii: "!") && bytes[i + 2] == UInt8(ascii: "-")
+            let comment =
+                i + 3 < bytes.count && next == UInt8(ascii: "!") && bytes[i + 2] == UInt8(ascii: "-")
                 && bytes[i + 3] == UInt8(ascii: "-")
             let opensScript = (0..<6).allSatisfy { k in
                 i + 1 + k < bytes.count && (bytes[i + 1 + k] | 0x20) == script[k]
@@ -243,8 +251,6 @@ struct HTMLExporter {
         return writer.quote(text)
     }
 }
-
-import TraceSnapJSON
 
 /// Quotes a string as JSON with the shared writer.
 struct TraceSnapJSONWriterShim {

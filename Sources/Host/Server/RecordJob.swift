@@ -52,7 +52,8 @@ final class RecordJob: @unchecked Sendable {
         defer { posix_spawnattr_destroy(&attributes) }
         // Own process group: a Ctrl-C in the server's terminal must not hit the job directly;
         // the server stops jobs itself (SIGTERM, so they save a partial trace).
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
+        posix_spawnattr_setflags(
+            &attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
         posix_spawnattr_setpgroup(&attributes, 0)
         var defaults = sigset_t()
         sigemptyset(&defaults)
@@ -65,8 +66,7 @@ final class RecordJob: @unchecked Sendable {
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
         let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer {
-            argv.forEach { free($0) }
-            envp.forEach { free($0) }
+            for pointer in argv + envp { free(pointer) }
         }
         var spawned: pid_t = 0
         let rc = posix_spawn(&spawned, executable, &actions, &attributes, argv, envp)

@@ -234,7 +234,9 @@ struct RequestHandler: HTTPHandler {
         }
         var arguments = ["record", resolved, "--project", context.project]
         if let name = body["name"], !name.isNull {
-            guard let text = name.stringValue else { return APIResponse.error(.badRequest, "\"name\" must be a string") }
+            guard let text = name.stringValue else {
+                return APIResponse.error(.badRequest, "\"name\" must be a string")
+            }
             if !TraceLibraryName.trimmed(text).isEmpty { arguments += ["--name", text] }
         }
         if let redact = body["redact"], !redact.isNull {
@@ -275,7 +277,9 @@ struct RequestHandler: HTTPHandler {
                 environment: environment
             ) { _ in
                 let added = ((try? library.entries()) ?? []).map(\.id).filter { !before.contains($0) }
-                return [("added", .array(added.map { .string($0) })), ("new_id", added.last.map { .string($0) } ?? .null)]
+                return [
+                    ("added", .array(added.map { .string($0) })), ("new_id", added.last.map { .string($0) } ?? .null),
+                ]
             }
             context.jobs.add(job)
             return APIResponse.json(.object([("job_id", .string(job.id))]))

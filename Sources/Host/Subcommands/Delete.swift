@@ -24,7 +24,8 @@ extension TraceSnapCommand {
             if !force {
                 guard isatty(STDIN_FILENO) == 1 else {
                     throw CLIError(
-                        "refusing to delete \(Output.quoted(id)) without confirmation: stdin is not a terminal (use -f)")
+                        "refusing to delete \(Output.quoted(id)) without confirmation: stdin is not a terminal (use -f)"
+                    )
                 }
                 fputs("delete \(Output.quoted(id))? [y/N] ", stdout)
                 fflush(stdout)

@@ -40,7 +40,8 @@ extension TraceSnapCommand {
                 case .entry(let meta): return try library.tracePath(id: meta.id)
                 case .ambiguous(let candidates):
                     let ids = candidates.map(\.id).joined(separator: ", ")
-                    throw CLIError.usage("\(Output.quoted(trace)) matches \(candidates.count) library records (\(ids)); give an id")
+                    throw CLIError.usage(
+                        "\(Output.quoted(trace)) matches \(candidates.count) library records (\(ids)); give an id")
                 case .notFound:
                     throw CLIError.usage("no library entry or file matching \(Output.quoted(trace))")
                 }
@@ -48,7 +49,8 @@ extension TraceSnapCommand {
             let output = FileSystem.absolute(html, base: cwd)
             if FileSystem.kind(output) == .directory { throw CLIError.usage("--html \(output) is a directory") }
             guard FileSystem.kind(FileSystem.dirname(of: output)) == .directory else {
-                throw CLIError.usage("cannot write \(output): directory \(FileSystem.dirname(of: output)) does not exist")
+                throw CLIError.usage(
+                    "cannot write \(output): directory \(FileSystem.dirname(of: output)) does not exist")
             }
             guard let players = HostEnvironment.playersDirectory().flatMap({ FileSystem.realPath($0) }) else {
                 throw CLIError("no players directory found; set \(HostEnvironment.playersVariable)")
@@ -57,12 +59,15 @@ extension TraceSnapCommand {
                 let summary = try TraceSummary.scan(path: path)
                 if summary.isComplete && summary.looksLikeTrace { return try FileSystem.read(path) }
                 let trace = try Trace.load(path: path)
-                Output.warning("\(path) is partial (\(trace.partialReason ?? "truncated")); exporting \(trace.events.count) events")
+                Output.warning(
+                    "\(path) is partial (\(trace.partialReason ?? "truncated")); exporting \(trace.events.count) events"
+                )
                 return trace.serialized()
             }
             let page: String
             do {
-                page = try HTMLExporter(playersDirectory: players).export(trace: bytes, view: view.flatMap { View.views[$0] })
+                page = try HTMLExporter(playersDirectory: players).export(
+                    trace: bytes, view: view.flatMap { View.views[$0] })
             } catch {
                 throw CLIError("\(error)")
             }

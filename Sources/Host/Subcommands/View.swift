@@ -125,7 +125,8 @@ extension TraceSnapCommand {
                 }
                 if summary.isTruncated {
                     Output.warning(
-                        "\(path) is truncated (a recording that did not finish); serving its \(summary.eventCount) complete events")
+                        "\(path) is truncated (a recording that did not finish); serving its \(summary.eventCount) complete events"
+                    )
                 }
                 let id = ServerContext.fileTraceID(path: real)
                 return (id, [id: real], path)
