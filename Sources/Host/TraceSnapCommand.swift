@@ -2,6 +2,8 @@ import ArgumentParser
 
 #if canImport(Glibc)
     import Glibc
+#elseif canImport(Darwin)
+    import Darwin
 #endif
 
 /// The `tracesnap` command-line tool: manage the trace library, record scripts, serve players.
@@ -30,17 +32,22 @@ struct TraceSnapCommand: AsyncParsableCommand {
             }
         } catch let error as CLIError {
             Output.error(error.message)
-            Glibc.exit(error.exitCode)
+            terminate(error.exitCode)
         } catch {
             let code = exitCode(for: error)
             if code == .success { self.exit(withError: error) }
-            if let failure = error as? ExitCode { Glibc.exit(failure.rawValue) }
+            if let failure = error as? ExitCode { terminate(failure.rawValue) }
             let message = Self.message(for: error)
             let firstLine = message.split(separator: "\n").first.map(String.init) ?? "invalid usage"
             var text = firstLine
             if text.hasPrefix("Error: ") { text.removeFirst(7) }
             Output.error(text.prefix(1).lowercased() + text.dropFirst())
-            Glibc.exit(code == .validationFailure ? 2 : code.rawValue)
+            terminate(code == .validationFailure ? 2 : code.rawValue)
         }
     }
+}
+
+/// Ends the process with `status` (the C `exit`, which `ParsableCommand.exit` shadows).
+func terminate(_ status: Int32) -> Never {
+    exit(status)
 }

@@ -116,7 +116,7 @@ func addTrace(
                 _ = try? addTrace(library, name: "thread-\(i)")
             }
         }
-        threads.forEach { $0.start() }
+        for thread in threads { thread.start() }
         while threads.contains(where: { !$0.isFinished }) { try await Task.sleep(nanoseconds: 5_000_000) }
         let entries = try TraceLibrary(root: root).entries()
         #expect(entries.count == 24)
@@ -157,7 +157,7 @@ func addTrace(
             processes.append(process)
         }
         for i in 0..<12 { try addTrace(library, name: "inproc-\(i)") }
-        processes.forEach { $0.waitUntilExit() }
+        for process in processes { process.waitUntilExit() }
         let entries = try library.entries()
         #expect(entries.count == 24)
     }

@@ -48,7 +48,7 @@ public enum FileSystem {
         if fstat(fd, &info) == 0, info.st_size > 0 { result.reserveCapacity(Int(info.st_size)) }
         var buffer = [UInt8](repeating: 0, count: 1 << 16)
         while true {
-            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            let n = buffer.withUnsafeMutableBytes { posixRead(fd, $0.baseAddress, $0.count) }
             if n < 0 {
                 if errno == EINTR { continue }
                 throw LibraryError(.io, "cannot read \(path): \(errnoText())")
@@ -200,4 +200,14 @@ public enum FileSystem {
         if let pw = getpwuid(getuid()), let dir = pw.pointee.pw_dir { return String(cString: dir) }
         return "/"
     }
+}
+
+/// `read(2)`, reachable from inside types that have their own `read` member.
+func posixRead(_ fd: Int32, _ buffer: UnsafeMutableRawPointer?, _ count: Int) -> Int {
+    read(fd, buffer, count)
+}
+
+/// `rename(2)`, reachable from inside types that have their own `rename` member.
+func posixRename(_ from: String, _ to: String) -> Int32 {
+    rename(from, to)
 }

@@ -254,7 +254,7 @@ public struct TraceLibrary: Sendable {
             if let entries = Self.parseIndex(bytes) { return entries }
             let kept =
                 "\(indexPath).corrupt-\(WallClock.compactLocal(WallClock.now()))-\(WallClock.randomHex(bytes: 2))"
-            if Glibc.rename(indexPath, kept) != 0 {
+            if posixRename(indexPath, kept) != 0 {
                 throw LibraryError(
                     .corrupt, "\(indexPath) is corrupt and could not be moved aside: \(FileSystem.errnoText())")
             }
