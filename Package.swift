@@ -108,6 +108,7 @@ let package = Package(
             name: "TraceSnapLibrary",
             dependencies: [
                 "TraceSnapJSON",
+                "TraceSnapTrace",
             ],
             path: "Sources/Core/Library",
             swiftSettings: commonSwiftSettings
@@ -188,6 +189,12 @@ let package = Package(
             name: "TraceSnapLibraryTests",
             dependencies: ["TraceSnapLibrary", "TraceSnapJSON"],
             path: "Tests/TraceSnapLibraryTests"
+        ),
+        .testTarget(
+            name: "TraceSnapTraceTests",
+            dependencies: ["TraceSnapTrace", "TraceSnapJSON"],
+            path: "Tests/TraceSnapTraceTests",
+            exclude: ["Fixtures"]
         ),
         .testTarget(
             name: "TraceSnapPluginTests",
