@@ -130,7 +130,7 @@ public struct Trace: Sendable {
     /// The trace as compact JSON (`version`, `trace_id`, other members, `events`, `session`), with
     /// the partial marks of ``effectiveSession``.
     public func serialized() -> [UInt8] {
-        var writer = JSONWriter(reservingCapacity: events.count * 256)
+        let writer = JSONWriter(reservingCapacity: events.count * 256)
         writer.raw("{")
         var first = true
         func key(_ name: String) {

@@ -255,7 +255,7 @@ struct HTMLExporter {
 /// Quotes a string as JSON with the shared writer.
 struct TraceSnapJSONWriterShim {
     mutating func quote(_ text: String) -> String {
-        var writer = JSONWriter()
+        let writer = JSONWriter()
         writer.string(text)
         return String(decoding: writer.bytes, as: UTF8.self)
     }

@@ -17,7 +17,7 @@ enum APIResponse {
 
     /// A JSON response.
     static func json(_ value: TraceSnapJSON.JSONValue, status: HTTPStatusCode = .ok) -> HTTPResponse {
-        var writer = JSONWriter()
+        let writer = JSONWriter()
         writer.value(value)
         return HTTPResponse(
             statusCode: status, headers: baseHeaders(contentType: "application/json; charset=utf-8"),

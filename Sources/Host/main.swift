@@ -1,2 +1,0 @@
-// Placeholder until the host branch lands.
-print("tracesnap")
