@@ -14,6 +14,9 @@ __all__ = ["main", "binary_path"]
 
 #: Set for the Swift CLI: the interpreter ``tracesnap record`` runs scripts with (this one).
 ENV_PYTHON = "TRACESNAP_PYTHON"
+#: Set for the Swift CLI when it is not the bundled one (a development build): where
+#: ``_launch.py`` is. The bundled binary finds it as ``<exe dir>/..``.
+ENV_PYTHON_PACKAGE = "TRACESNAP_PYTHON_PACKAGE"
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
@@ -43,6 +46,8 @@ def main(argv: Optional[List[str]] = None) -> NoReturn:
         raise SystemExit(2)
     env = dict(os.environ)
     env[ENV_PYTHON] = sys.executable
+    if os.path.dirname(os.path.dirname(binary)) != _PACKAGE_DIR:
+        env.setdefault(ENV_PYTHON_PACKAGE, _PACKAGE_DIR)
     try:
         sys.stdout.flush()
         sys.stderr.flush()
