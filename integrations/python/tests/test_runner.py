@@ -374,3 +374,12 @@ def test_runner_without_a_recorder_says_so(write):
     if not NATIVE_AVAILABLE:
         assert any("native recorder is unavailable" in line for line in lines)
     assert r.returncode == 0 and r.stdout == b"1\n"
+
+
+def test_summary_survives_a_replaced_or_closed_stderr(tmp_path, write):
+    s = write("quiet.py", "import sys, io\nsys.stderr.write('partial line')\nsys.stderr.close()\n"
+                          "sys.stderr = io.StringIO()\n")
+    r = run_launched(s, fake=True)
+    assert r.returncode == 0
+    assert b"partial line" in r.stderr
+    assert "tracesnap: recorded 2 events" in ours(r.stderr.replace(b"partial line", b""))

@@ -43,10 +43,18 @@ _PREFIX = "tracesnap:"
 
 
 def _note(message: str) -> None:
+    """One ``tracesnap:`` line on file descriptor 2, whatever the script did to ``sys.stderr``."""
+    for stream in (sys.stderr, sys.__stderr__):
+        try:
+            stream.flush()
+        except Exception:
+            pass
+    data = f"{_PREFIX} {message}\n".encode("utf-8", "backslashreplace")
     try:
-        sys.stderr.write(f"{_PREFIX} {message}\n")
-        sys.stderr.flush()
-    except Exception:
+        while data:
+            written = os.write(2, data)
+            data = data[written:]
+    except OSError:
         pass
 
 
