@@ -383,3 +383,35 @@ def test_summary_survives_a_replaced_or_closed_stderr(tmp_path, write):
     assert r.returncode == 0
     assert b"partial line" in r.stderr
     assert "tracesnap: recorded 2 events" in ours(r.stderr.replace(b"partial line", b""))
+
+
+def test_launcher_works_without_tracesnap_installed(write):
+    # -S: no site-packages, so only the launcher's own path trick can find the package
+    s = write("nosite.py", "import sys\nprint(sys.argv[1:], 'tracesnap' in sys.modules)\n"
+                           "print([p for p in sys.path if 'tracesnap' in p])\n")
+    req = {"script": str(s), "argv": [str(s), "x"], "library": False}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRACESNAP_") and k != "PYTHONPATH"}
+    plain = subprocess.run([sys.executable, "-S", str(s), "x"], capture_output=True, env=env, timeout=60)
+    env["TRACESNAP_RECORD_REQUEST"] = json.dumps(req)
+    launched = subprocess.run([sys.executable, "-S", str(LAUNCHER)], capture_output=True, env=env,
+                              timeout=60)
+    assert launched.returncode == 0, launched.stderr
+    assert plain.stdout == b"['x'] False\n[]\n"
+    assert launched.stdout == b"['x'] True\n[]\n"   # imported, but nothing of ours on sys.path
+
+
+def test_cli_record_end_to_end(tmp_path, write):
+    """`python -m tracesnap record` -> Swift CLI -> this interpreter's _launch.py."""
+    from tracesnap import _cli
+    if _cli.binary_path() is None:
+        pytest.skip("no tracesnap executable in this build")
+    s = write("e2e.py", "import sys\nprint('args', sys.argv[1:])\nsys.exit(4)\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRACESNAP_")}
+    env["TRACESNAP_HOME"] = str(tmp_path / "home")
+    env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
+    r = subprocess.run([sys.executable, "-m", "tracesnap", "record", str(s), "--no-library",
+                        "--out", str(tmp_path / "out.json"), "--", "a", "b"],
+                       capture_output=True, env=env, timeout=300, cwd=str(tmp_path))
+    assert r.stdout == b"args ['a', 'b']\n", r.stderr
+    assert r.returncode == 4, r.stderr
+    assert "tracesnap: script argv ['a', 'b']" in ours(r.stderr)

@@ -318,6 +318,24 @@ def _write_structure(path: str, script: str, source: str) -> Optional[str]:
         return f"could not write {path} ({type(exc).__name__}: {exc})"
 
 
+class _sigint_ignored:
+    """Ignore SIGINT for a moment (main thread only; elsewhere a no-op)."""
+
+    def __enter__(self) -> None:
+        self.previous = None
+        try:
+            self.previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        except (ValueError, OSError, TypeError):
+            self.previous = None
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.previous is not None:
+            try:
+                signal.signal(signal.SIGINT, self.previous)
+            except (ValueError, OSError, TypeError):
+                pass
+
+
 def _install_signal_handlers(finish: Any) -> None:
     """SIGTERM/SIGHUP: finalise the trace as partial, then die of the signal as Python would."""
     import threading
@@ -398,8 +416,9 @@ def run(request: RecordRequest, launcher: Optional[str] = None) -> None:
             return
         state["summarised"] = True
         partial = reason is not None
-        recorder.stop(partial=partial, reason=reason, exit_code=exit_code)
-        _summary(request, recorder, raised, partial)
+        with _sigint_ignored():  # a second Ctrl-C must not cut the trace's finalisation short
+            recorder.stop(partial=partial, reason=reason, exit_code=exit_code)
+            _summary(request, recorder, raised, partial)
 
     _install_signal_handlers(lambda reason, code: finish(reason, code))
 
