@@ -14,7 +14,7 @@ import tracesnap
 from tracesnap import redaction
 from tracesnap._api import RecorderUnavailableError
 
-from conftest import FAKE_SITE
+from tsutil import FAKE_SITE
 
 sys.path.insert(0, str(FAKE_SITE))
 import tracesnap_fake_recording as fake  # noqa: E402

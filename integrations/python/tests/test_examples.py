@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import HERE, needs_native, ours, run_launched, run_plain, strip_ours
+from tsutil import HERE, needs_native, ours, run_launched, run_plain, strip_ours
 from tracesnap._discovery import discover
 
 EXAMPLES = HERE.parent.parent.parent / "examples"

@@ -12,7 +12,7 @@ import textwrap
 
 import pytest
 
-from conftest import PACKAGE_DIR, needs_native, ours, run_launched, run_plain, strip_ours
+from tsutil import PACKAGE_DIR, needs_native, ours, run_launched, run_plain, strip_ours
 
 pytestmark = needs_native
 

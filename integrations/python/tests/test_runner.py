@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from conftest import LAUNCHER, ours, run_launched, run_plain, strip_ours
+from tsutil import LAUNCHER, ours, run_launched, run_plain, strip_ours
 
 
 def same_as_python(script, args=(), stdin=None, **kw):
@@ -333,7 +333,7 @@ def _spawn_launched(script, env):
 
 
 def test_sigterm_finalises_a_partial_trace_and_dies_of_the_signal(tmp_path, write):
-    from conftest import FAKE_SITE
+    from tsutil import FAKE_SITE
     s = write("sleepy.py", "import time\nprint('ready', flush=True)\ntime.sleep(30)\n")
     log = tmp_path / "n.log"
     proc = _spawn_launched(s, {"FAKE_NATIVE_LOG": str(log), "PYTHONPATH": str(FAKE_SITE)})
@@ -351,7 +351,7 @@ def test_sigterm_finalises_a_partial_trace_and_dies_of_the_signal(tmp_path, writ
 
 
 def test_sigint_while_running(tmp_path, write):
-    from conftest import FAKE_SITE
+    from tsutil import FAKE_SITE
     s = write("sleepy2.py", "import time\nprint('ready', flush=True)\ntime.sleep(30)\n")
     log = tmp_path / "n.log"
     proc = _spawn_launched(s, {"FAKE_NATIVE_LOG": str(log), "PYTHONPATH": str(FAKE_SITE)})
@@ -370,7 +370,7 @@ def test_runner_without_a_recorder_says_so(write):
     s = write("plain.py", "print(1)\n")
     r = run_launched(s)
     lines = ours(r.stderr)
-    from conftest import NATIVE_AVAILABLE
+    from tsutil import NATIVE_AVAILABLE
     if not NATIVE_AVAILABLE:
         assert any("native recorder is unavailable" in line for line in lines)
     assert r.returncode == 0 and r.stdout == b"1\n"
