@@ -1,6 +1,9 @@
-"""Shared helpers of the tracesnap Python tests (a unique module name, so other pytest suites
-run in the same session cannot shadow it). The suite runs against an installed tracesnap when there is one (the
-wheel, in ``scripts/test``), else against ``../src``."""
+"""Shared helpers of the tracesnap Python tests.
+
+A module with a unique name (not conftest.py), so that other pytest suites cannot shadow it.
+The suite runs against an installed tracesnap when there is one (the wheel, in
+``scripts/test``), else against ``../src``.
+"""
 
 import importlib.util
 import json
