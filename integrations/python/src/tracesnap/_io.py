@@ -1,0 +1,44 @@
+"""Reading and writing trace files."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from typing import Any, Dict, Union
+
+__all__ = ["write_trace", "load_trace"]
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+def write_trace(trace: Dict[str, Any], path: PathLike) -> str:
+    """Write ``trace`` as JSON to ``path`` atomically; return the absolute path.
+
+    The JSON goes to a temporary file next to ``path`` that then replaces it, so a reader never
+    sees half a trace and a crash never leaves one. Missing parent directories are created.
+    """
+    target = os.path.abspath(os.fspath(path))
+    parent = os.path.dirname(target)
+    os.makedirs(parent, exist_ok=True)
+    tmp = os.path.join(parent, f".{os.path.basename(target)}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    try:
+        with open(tmp, "x", encoding="utf-8") as f:
+            json.dump(trace, f, ensure_ascii=False, separators=(",", ":"))
+            f.write("\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    return target
+
+
+def load_trace(path: PathLike) -> Dict[str, Any]:
+    """Read a trace file (format 0.1 or 0.2) into a dict."""
+    with open(os.fspath(path), "r", encoding="utf-8") as f:
+        return json.load(f)
