@@ -72,12 +72,23 @@ let package = Package(
             linkerSettings: bundledRuntimeLinkerSettings
         ),
 
+        // MARK: - TraceSnapBus
+        .target(
+            name: "TraceSnapBus",
+            dependencies: [
+                "CTraceSnapPluginABI",
+            ],
+            path: "Sources/Core/Bus",
+            swiftSettings: commonSwiftSettings
+        ),
+
         // MARK: - TraceSnapCore
         .target(
             name: "TraceSnapCore",
             dependencies: [
                 "CTraceSnapPluginABI",
                 "CTraceSnapPython",
+                "TraceSnapBus",
                 "TraceSnapJSON",
             ],
             path: "Sources/Core/Recorder",
@@ -175,7 +186,7 @@ let package = Package(
         .testTarget(
             name: "TraceSnapCoreTests",
             dependencies: [
-                "TraceSnapCore",
+                "TraceSnapBus",
                 "TraceSnapJSON",
             ],
             path: "Tests/TraceSnapCoreTests"
@@ -199,10 +210,11 @@ let package = Package(
         .testTarget(
             name: "TraceSnapPluginTests",
             dependencies: [
-                "TraceSnapCore",
+                "TraceSnapBus",
                 "TraceSnapJSON",
             ],
-            path: "Tests/TraceSnapPluginTests"
+            path: "Tests/TraceSnapPluginTests",
+            exclude: ["Fixtures"]
         ),
     ],
     swiftLanguageModes: [.v5]

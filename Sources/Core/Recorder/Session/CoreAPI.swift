@@ -1,3 +1,4 @@
+import TraceSnapBus
 import CTraceSnapPython
 import Glibc
 import TraceSnapJSON

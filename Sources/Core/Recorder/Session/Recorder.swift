@@ -1,4 +1,5 @@
 import CTraceSnapPluginABI
+import TraceSnapBus
 import CTraceSnapPython
 
 /// Turns interpreter callbacks into trace events. Both hooks (`SetTraceHook` for 3.9–3.11 and

@@ -1,4 +1,5 @@
 import CTraceSnapPluginABI
+import TraceSnapBus
 import CTraceSnapPython
 import TraceSnapJSON
 

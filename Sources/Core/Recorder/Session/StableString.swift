@@ -1,4 +1,5 @@
 import CTraceSnapPluginABI
+import TraceSnapBus
 import Glibc
 
 /// UTF-8 bytes at a fixed address for the life of a session, so events can point at them

@@ -1,4 +1,5 @@
 import CTraceSnapPluginABI
+import TraceSnapBus
 
 /// A Python value as the trace records it: a bounded repr owned by Swift, the type's name, the
 /// object's `id()` and flags (`TS_VALUE_*`).
@@ -31,7 +32,3 @@ struct CapturedValue {
             && repr == other.repr
     }
 }
-
-/// An empty value slot (`null` in JSON).
-let emptyCValue = ts_value(
-    repr: ts_str(ptr: nil, len: 0), type: ts_str(ptr: nil, len: 0), id: 0, flags: 0, reserved: 0)

@@ -5,12 +5,12 @@ import Glibc
 public let traceSnapCoreVersion = "0.3.0"
 
 /// The function table handed to every plugin (`ts_host_api`). Lives for the whole process.
-enum HostAPI {
-    nonisolated(unsafe) static var sessionStart: Int64 = MonotonicClock.nanoseconds()
+public enum HostAPI {
+    nonisolated(unsafe) public static var sessionStart: Int64 = MonotonicClock.nanoseconds()
 
     private static let versionString: UnsafeMutablePointer<CChar> = strdup(traceSnapCoreVersion)!
 
-    nonisolated(unsafe) static let table: UnsafeMutablePointer<ts_host_api> = {
+    nonisolated(unsafe) public static let table: UnsafeMutablePointer<ts_host_api> = {
         let table = UnsafeMutablePointer<ts_host_api>.allocate(capacity: 1)
         table.initialize(
             to: ts_host_api(

@@ -5,20 +5,20 @@ import Glibc
 ///
 /// Every call into the plugin goes through here. A callback that returns `TS_ERROR` disables the
 /// plugin with exactly one warning; recording continues without it.
-final class LoadedPlugin {
-    let name: String
-    let version: String
-    let path: String
-    let kind: UInt32
-    let eventMask: UInt64
-    let features: [String]
+public final class LoadedPlugin {
+    public let name: String
+    public let version: String
+    public let path: String
+    public let kind: UInt32
+    public let eventMask: UInt64
+    public let features: [String]
     private let descriptor: UnsafePointer<ts_plugin_descriptor>
     private var state: UnsafeMutableRawPointer?
-    private(set) var isEnabled = true
-    private(set) var failure: String?
+    public private(set) var isEnabled = true
+    public private(set) var failure: String?
 
-    var isTransform: Bool { kind & UInt32(TS_PLUGIN_KIND_TRANSFORM) != 0 }
-    var isSink: Bool { kind & UInt32(TS_PLUGIN_KIND_SINK) != 0 }
+    public var isTransform: Bool { kind & UInt32(TS_PLUGIN_KIND_TRANSFORM) != 0 }
+    public var isSink: Bool { kind & UInt32(TS_PLUGIN_KIND_SINK) != 0 }
 
     init(descriptor: UnsafePointer<ts_plugin_descriptor>, path: String) {
         self.descriptor = descriptor
@@ -46,7 +46,7 @@ final class LoadedPlugin {
     }
 
     /// Disables the plugin and logs one warning.
-    func disable(reason: String) {
+    public func disable(reason: String) {
         guard isEnabled else { return }
         isEnabled = false
         failure = reason
@@ -54,7 +54,7 @@ final class LoadedPlugin {
     }
 
     /// Creates the plugin's state for one session.
-    func create(optionsJSON: String) throws {
+    public func create(optionsJSON: String) throws {
         guard let create = descriptor.pointee.create else { return }
         var error: UnsafeMutablePointer<CChar>?
         var created: UnsafeMutableRawPointer?
@@ -67,7 +67,7 @@ final class LoadedPlugin {
     }
 
     /// The session starts; returns the (possibly replaced) session JSON.
-    func begin(traceID: String, sessionJSON: String) -> String {
+    public func begin(traceID: String, sessionJSON: String) -> String {
         guard isEnabled, let begin = descriptor.pointee.begin else { return sessionJSON }
         var replacement: UnsafeMutablePointer<CChar>?
         var replacementLength = 0
@@ -90,7 +90,7 @@ final class LoadedPlugin {
     }
 
     /// Passes `event` through this transform; `nextIndex` is where the bus continues.
-    func transform(_ event: UnsafeMutablePointer<ts_event>, bus: EventBus, nextIndex: Int) -> Int64 {
+    public func transform(_ event: UnsafeMutablePointer<ts_event>, bus: EventBus, nextIndex: Int) -> Int64 {
         guard let onEvent = descriptor.pointee.on_event else { return bus.deliver(event, from: nextIndex) }
         var context = NextContext(bus: Unmanaged.passUnretained(bus).toOpaque(), nextIndex: nextIndex)
         var error: UnsafeMutablePointer<CChar>?
@@ -107,7 +107,7 @@ final class LoadedPlugin {
     }
 
     /// Stores a final event in this sink.
-    func store(_ event: UnsafeMutablePointer<ts_event>) {
+    public func store(_ event: UnsafeMutablePointer<ts_event>) {
         guard let onEvent = descriptor.pointee.on_event else { return }
         var next = ts_next(ctx: nil, emit: nil)
         var error: UnsafeMutablePointer<CChar>?
@@ -117,7 +117,7 @@ final class LoadedPlugin {
     }
 
     /// The session ends. Returns the (possibly replaced) session JSON and the sink's result.
-    func finish(sessionJSON: String, partial: Bool) -> (session: String, result: String?) {
+    public func finish(sessionJSON: String, partial: Bool) -> (session: String, result: String?) {
         guard isEnabled, let finish = descriptor.pointee.finish else { return (sessionJSON, nil) }
         var replacement: UnsafeMutablePointer<CChar>?
         var replacementLength = 0
@@ -141,7 +141,7 @@ final class LoadedPlugin {
     }
 
     /// Releases the plugin's session state. The library itself stays loaded (never `dlclose`).
-    func destroy() {
+    public func destroy() {
         if let destroy = descriptor.pointee.destroy, state != nil {
             destroy(state)
         }

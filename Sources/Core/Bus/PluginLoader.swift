@@ -15,7 +15,7 @@ public enum PluginLoader {
     /// Loaded libraries by real path, so a plugin named twice is loaded once.
     nonisolated(unsafe) private static var cache: [String: UnsafePointer<ts_plugin_descriptor>] = [:]
 
-    static func load(path: String) throws -> LoadedPlugin {
+    public static func load(path: String) throws -> LoadedPlugin {
         var resolved = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
         let realPath = realpath(path, &resolved) != nil ? String(cString: resolved) : path
         if let descriptor = cache[realPath] {
@@ -23,6 +23,9 @@ public enum PluginLoader {
         }
         guard access(realPath, R_OK) == 0 else {
             throw PluginError(path: path, message: "plugin \(path): no such file")
+        }
+        if let problem = SharedObjectCheck.problem(at: realPath) {
+            throw PluginError(path: path, message: "plugin \(path) \(problem)")
         }
         guard let handle = dlopen(realPath, RTLD_NOW | RTLD_LOCAL) else {
             let reason = dlerror().map { String(cString: $0) } ?? "unknown error"

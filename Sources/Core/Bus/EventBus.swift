@@ -1,4 +1,8 @@
-import CTraceSnapPluginABI
+@_exported import CTraceSnapPluginABI
+
+/// An empty value slot (`null` in JSON).
+public let emptyCValue = ts_value(
+    repr: ts_str(ptr: nil, len: 0), type: ts_str(ptr: nil, len: 0), id: 0, flags: 0, reserved: 0)
 
 /// Carries events from the recorder through the ordered chain of transform plugins to the sinks.
 ///
@@ -7,18 +11,18 @@ import CTraceSnapPluginABI
 /// assigns `seq` when an event reaches the sinks, so a transform that inserts events (the
 /// annotator's branch/loop events) learns their final `seq` from the return value of `emit`.
 /// A plugin that reports an error is disabled with one warning and the event goes on without it.
-final class EventBus {
-    let transforms: [LoadedPlugin]
-    let sinks: [LoadedPlugin]
+public final class EventBus {
+    public let transforms: [LoadedPlugin]
+    public let sinks: [LoadedPlugin]
     /// The next `seq` to assign (equals the number of events delivered so far).
-    private(set) var nextSeq: Int64 = 0
+    public private(set) var nextSeq: Int64 = 0
     /// Events per type (index = `ts_event_type`).
-    private(set) var typeCounts = [Int64](repeating: 0, count: 16)
+    public private(set) var typeCounts = [Int64](repeating: 0, count: 16)
     /// Stop delivering after this many events (a `gap` event says how many were left out).
-    let maxEvents: Int64?
-    private(set) var droppedByLimit: Int64 = 0
+    public let maxEvents: Int64?
+    public private(set) var droppedByLimit: Int64 = 0
 
-    init(transforms: [LoadedPlugin], sinks: [LoadedPlugin], maxEvents: Int64? = nil) {
+    public init(transforms: [LoadedPlugin], sinks: [LoadedPlugin], maxEvents: Int64? = nil) {
         self.transforms = transforms
         self.sinks = sinks
         self.maxEvents = maxEvents
@@ -26,12 +30,12 @@ final class EventBus {
 
     /// Sends a recorder event into the chain; returns its `seq`, or -1 when it was dropped.
     @discardableResult
-    func emit(_ event: UnsafeMutablePointer<ts_event>) -> Int64 {
+    public func emit(_ event: UnsafeMutablePointer<ts_event>) -> Int64 {
         deliver(event, from: 0)
     }
 
     /// Continues delivery at transform `index` (used by a transform's `next`).
-    func deliver(_ event: UnsafeMutablePointer<ts_event>, from index: Int) -> Int64 {
+    public func deliver(_ event: UnsafeMutablePointer<ts_event>, from index: Int) -> Int64 {
         let bit = UInt64(1) << UInt64(event.pointee.type & 63)
         var i = index
         while i < transforms.count {
@@ -61,7 +65,7 @@ final class EventBus {
     }
 
     /// Delivers a `gap` event past the limit, so the trace says events were left out.
-    func emitLimitGap(now: Int64) {
+    public func emitLimitGap(now: Int64) {
         guard droppedByLimit > 0, let maxEvents else { return }
         var event = ts_event.blank(type: TS_EVENT_GAP, ts: now)
         let text = "{\"reason\":\"max-events\",\"limit\":\(maxEvents),\"dropped\":\(droppedByLimit)}"
@@ -78,7 +82,7 @@ final class EventBus {
     }
 
     /// `{type name: count}` for the event types that occurred.
-    var eventTypeCounts: [(String, Int64)] {
+    public var eventTypeCounts: [(String, Int64)] {
         var result: [(String, Int64)] = []
         for (index, count) in typeCounts.enumerated() where count > 0 {
             result.append((EventTypeName.name(of: UInt32(index)), count))
@@ -88,8 +92,8 @@ final class EventBus {
 }
 
 /// The JSON names of event types.
-enum EventTypeName {
-    static func name(of type: UInt32) -> String {
+public enum EventTypeName {
+    public static func name(of type: UInt32) -> String {
         switch type {
         case TS_EVENT_CALL.rawValue: return "call"
         case TS_EVENT_LINE.rawValue: return "line"
@@ -109,7 +113,7 @@ enum EventTypeName {
 
 extension ts_event {
     /// An event of `type` with every optional field empty.
-    static func blank(type: ts_event_type, ts: Int64) -> ts_event {
+    public static func blank(type: ts_event_type, ts: Int64) -> ts_event {
         let empty = ts_str(ptr: nil, len: 0)
         return ts_event(
             struct_size: UInt32(MemoryLayout<ts_event>.size), type: type.rawValue, seq: -1, ts: ts,
