@@ -262,7 +262,7 @@ def test_project_set_with_awkward_names(run, tmp_path, name):
     assert "tracesnap: project set to" in result.stdout
     text = (work / ".tracesnap.toml").read_text()
     assert "# keep me" in text and "other = 1" in text and "# trailing comment" in text
-    import tomllib
+    tomllib = pytest.importorskip("tomllib" if sys.version_info >= (3, 11) else "tomli")
     assert tomllib.loads(text)["project"] == name
     result = run("project", cwd=work)
     assert result.stdout.startswith(name.replace("\t", "\\t") + "  (")

@@ -155,6 +155,8 @@ class NativeSession:
             sink = dict(sink)
             name = sink.pop("name")
             path = sink.pop("plugin_path", None) or _native.plugin_path(name)
+            if "name_" in sink:  # the display name (``name`` itself selects the plugin)
+                sink["name"] = sink.pop("name_")
             entries.append({"name": name, "path": path, "options": sink, "required": True})
         return entries
 
