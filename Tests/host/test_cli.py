@@ -467,3 +467,22 @@ def test_export_truncated_trace_is_repaired(run, tmp_path):
     trace = json.loads(inline)
     assert trace["session"]["partial"] is True
     assert len(trace["events"]) > 10
+
+
+def test_concurrent_cli_updates_are_not_lost(run, home):
+    """12 `tracesnap rename` processes at once: every rename survives (the index is locked)."""
+    metas = [seed(home, f"n{i}") for i in range(12)]
+    procs = [subprocess.Popen([str(run.tsbin), "rename", m["id"], f"renamed {i}"], env=run.env(),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE) for i, m in enumerate(metas)]
+    for p in procs:
+        p.communicate(timeout=30)
+        assert p.returncode == 0
+    names = {m["id"]: m["name"] for m in json.loads((home / "index.json").read_text())["traces"]}
+    assert names == {m["id"]: f"renamed {i}" for i, m in enumerate(metas)}
+
+
+def test_view_library_entry_with_missing_file(run, home):
+    meta = seed(home, "lost")
+    (home / "traces" / f"{meta['id']}.json").unlink()
+    line = single_error_line(run("view", meta["id"]), code=1)
+    assert "missing" in line

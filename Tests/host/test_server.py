@@ -526,3 +526,31 @@ def test_shutdown_stops_running_jobs(run, library, tmp_path, fake_python_package
     time.sleep(0.3)
     for pid in ps:
         assert not os.path.exists(f"/proc/{pid}") or open(f"/proc/{pid}/stat").read().split()[2] == "Z"
+
+
+def test_stream_keep_alive_and_live_events(server_factory, library, tmp_path, fake_python_package):
+    scan = tmp_path / "scan4"
+    scan.mkdir()
+    (scan / "loop.py").write_text("while True: pass\n")
+    env = {"TRACESNAP_PYTHON_PACKAGE": fake_python_package, "TRACESNAP_PYTHON": sys.executable,
+           "FAKE_LAUNCH_MODE": "loop"}
+    server = server_factory("--scan-root", scan, cwd=tmp_path, env=env)
+    job = server.request("POST", "/api/run/script/start", body={"path": "loop.py"})[2]["job_id"]
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+    sock.sendall(f"GET /api/run/script/stream/{job} HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n\r\n".encode())
+    received = b""
+    deadline = time.time() + 6
+    while time.time() < deadline and b"keep-alive" not in received:
+        received += sock.recv(4096)
+    assert b"retry: 2000" in received
+    assert b": keep-alive" in received
+    assert b"looping" in received
+    server.request("POST", f"/api/run/script/kill/{job}", body={})
+    deadline = time.time() + 10
+    while time.time() < deadline and b"event: exit" not in received:
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        received += chunk
+    assert b"event: exit" in received
+    sock.close()
