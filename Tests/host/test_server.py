@@ -515,14 +515,31 @@ def test_shutdown_stops_running_jobs(run, library, tmp_path, fake_python_package
     server = start_server(run, "--scan-root", scan, "--port", "0", cwd=tmp_path, env=env)
     job = server.request("POST", "/api/run/script/start", body={"path": "loop.py"})[2]["job_id"]
     time.sleep(0.8)
-    ps = subprocess.run(["pgrep", "-f", "_launch.py"], capture_output=True, text=True).stdout.split()
+    ps = processes_running(str(fake_python_package))
     assert ps
     code, out, err = stop_server(server, signal.SIGINT)
     assert code == 0
     assert "tracesnap: stopped" in err
     time.sleep(0.3)
-    for pid in ps:
-        assert not os.path.exists(f"/proc/{pid}") or open(f"/proc/{pid}/stat").read().split()[2] == "Z"
+    assert processes_running(str(fake_python_package)) == []
+
+
+def processes_running(needle):
+    """Pids of live (not zombie) processes whose command line contains `needle`."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                cmdline = f.read().replace(b"\0", b" ").decode(errors="replace")
+            with open(f"/proc/{entry}/stat") as f:
+                state = f.read().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if needle in cmdline and state != "Z":
+            pids.append(int(entry))
+    return pids
 
 
 def test_stream_keep_alive_and_live_events(server_factory, library, tmp_path, fake_python_package):
