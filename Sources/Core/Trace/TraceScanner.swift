@@ -22,7 +22,8 @@ public final class TraceScanner {
     private var stringBytes: [UInt8] = []
 
     private var topKey = ""
-    private var eventKey = ""
+    private var eventKeyIsType = false
+    private static let typeKey: [UInt8] = Array("type".utf8)
     private var pendingType: String?
     private var inEventsArray = false
 
@@ -34,6 +35,7 @@ public final class TraceScanner {
     private var captureIsEvent = false
 
     private var offset = 0
+    private var chunkStart = 0
     private var sawAnything = false
 
     /// Whether to parse and deliver every event to ``onEvent``.
@@ -67,20 +69,33 @@ public final class TraceScanner {
         self.onEvent = onEvent
     }
 
-    private func fail(_ message: String) {
-        if syntaxError == nil { syntaxError = "\(message) at byte \(offset)" }
+    private func fail(_ message: String, at index: Int) {
+        if syntaxError == nil { syntaxError = "\(message) at byte \(chunkStart + index)" }
     }
 
     /// Scans the next bytes of the document.
     public func feed(_ chunk: UnsafeRawBufferPointer) {
-        guard syntaxError == nil else { return }
+        guard syntaxError == nil, let base = chunk.baseAddress, chunk.count > 0 else { return }
+        let p = base.assumingMemoryBound(to: UInt8.self)
         let count = chunk.count
+        chunkStart = offset
+        offset += count
         captureFrom = 0
         var i = 0
         while i < count {
-            let b = chunk[i]
-            offset += 1
             if inString {
+                // Fast path: most bytes of a trace are inside strings nobody needs.
+                if !escape && !collectString {
+                    var j = i
+                    while j < count {
+                        let c = p[j]
+                        if c == 0x22 || c == 0x5C || c < 0x20 { break }
+                        j += 1
+                    }
+                    i = j
+                    if i >= count { break }
+                }
+                let b = p[i]
                 if escape {
                     escape = false
                     if collectString { stringBytes.append(b) }
@@ -91,7 +106,7 @@ public final class TraceScanner {
                     inString = false
                     endString(chunk, at: i)
                 } else if b < 0x20 {
-                    fail("control character in a string")
+                    fail("control character in a string", at: i)
                     return
                 } else if collectString && stringBytes.count < 256 {
                     stringBytes.append(b)
@@ -100,25 +115,27 @@ public final class TraceScanner {
                 continue
             }
             if inScalar {
-                if isScalarByte(b) {
-                    i += 1
-                    continue
-                }
+                var j = i
+                while j < count && isScalarByte(p[j]) { j += 1 }
+                i = j
+                if i >= count { break }
                 inScalar = false
                 endValue(chunk, endExclusive: i)
             }
+            let b = p[i]
             switch b {
             case 0x20, 0x0A, 0x0D, 0x09:
                 break
             case 0x22:  // "
                 if expect == .key || expect == .keyOrClose {
                     stringIsKey = true
-                    collectString = true
+                    // Only top-level keys and the keys of events themselves matter.
+                    collectString = stack.count == 1 || (stack.count == 3 && inEventsArray)
                     stringBytes.removeAll(keepingCapacity: true)
                 } else {
                     guard beginValue(chunk, at: i) else { return }
                     stringIsKey = false
-                    collectString = inEventsArray && stack.count == 3 && eventKey == "type"
+                    collectString = inEventsArray && stack.count == 3 && eventKeyIsType
                     stringBytes.removeAll(keepingCapacity: true)
                 }
                 inString = true
@@ -141,7 +158,7 @@ public final class TraceScanner {
                 guard let top = stack.last, top == wanted,
                     expect == .commaOrClose || expect == (b == 0x7D ? .keyOrClose : .valueOrClose)
                 else {
-                    fail("unexpected '\(Character(Unicode.Scalar(b)))'")
+                    fail("unexpected '\(Character(Unicode.Scalar(b)))'", at: i)
                     return
                 }
                 stack.removeLast()
@@ -152,19 +169,19 @@ public final class TraceScanner {
                 endValue(chunk, endExclusive: i + 1)
             case 0x3A:  // :
                 guard expect == .colon else {
-                    fail("unexpected ':'")
+                    fail("unexpected ':'", at: i)
                     return
                 }
                 expect = .value
             case 0x2C:  // ,
                 guard expect == .commaOrClose, let top = stack.last else {
-                    fail("unexpected ','")
+                    fail("unexpected ','", at: i)
                     return
                 }
                 expect = top == .object ? .key : .value
             default:
                 guard b == 0x2D || (b >= 0x30 && b <= 0x39) || b == 0x74 || b == 0x66 || b == 0x6E else {
-                    fail("unexpected character '\(Character(Unicode.Scalar(b)))'")
+                    fail("unexpected character '\(Character(Unicode.Scalar(b)))'", at: i)
                     return
                 }
                 guard beginValue(chunk, at: i) else { return }
@@ -212,9 +229,9 @@ public final class TraceScanner {
     private func beginValue(_ chunk: UnsafeRawBufferPointer, at i: Int) -> Bool {
         guard expect == .value || expect == .valueOrClose else {
             if expect == .end {
-                fail("unexpected data after the JSON value")
+                fail("unexpected data after the JSON value", at: i)
             } else {
-                fail("unexpected character '\(Character(Unicode.Scalar(chunk[i])))'")
+                fail("unexpected character '\(Character(Unicode.Scalar(chunk[i])))'", at: i)
             }
             return false
         }
@@ -224,7 +241,7 @@ public final class TraceScanner {
             if depth == 1 && topKey != "events" {
                 startCapture(at: i, depth: depth, isEvent: false)
             } else if depth == 2 && inEventsArray {
-                eventKey = ""
+                eventKeyIsType = false
                 pendingType = nil
                 if collectEvents { startCapture(at: i, depth: depth, isEvent: true) }
             }
@@ -242,11 +259,10 @@ public final class TraceScanner {
 
     private func endString(_ chunk: UnsafeRawBufferPointer, at i: Int) {
         if stringIsKey {
-            let key = decode(stringBytes)
             if stack.count == 1 {
-                topKey = key
+                topKey = decode(stringBytes)
             } else if stack.count == 3 && inEventsArray {
-                eventKey = key
+                eventKeyIsType = stringBytes == Self.typeKey
             }
             expect = .colon
             return

@@ -133,6 +133,10 @@ extension TraceSnapCommand {
             case .directory(let path):
                 throw CLIError.usage("\(path) is a directory, not a trace file")
             case .entry(let meta):
+                let path = try library.tracePath(id: meta.id)
+                if FileSystem.kind(path) != .file {
+                    throw CLIError("the trace file of \(Output.quoted(meta.name)) (\(meta.id)) is missing: \(path)")
+                }
                 return (meta.id, [:], "\(Output.quoted(meta.name)) (\(meta.id))")
             case .ambiguous(let candidates):
                 var lines = ["\(Output.quoted(trace)) matches \(candidates.count) library records; give an id:"]
@@ -233,7 +237,8 @@ final class ShutdownHandler: @unchecked Sendable {
             let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
             source.setEventHandler { [jobs] in
                 jobs.stopAll()
-                fputs("\ntracesnap: stopped\n", stderr)
+                // After an echoed ^C, start on a fresh line.
+                fputs(isatty(STDERR_FILENO) == 1 ? "\ntracesnap: stopped\n" : "tracesnap: stopped\n", stderr)
                 exit(0)
             }
             source.resume()

@@ -56,12 +56,21 @@ enum HostEnvironment {
     }
 
     /// The `tracesnap` Python package directory: `$TRACESNAP_PYTHON_PACKAGE`, else two levels
-    /// above the executable (it ships as `tracesnap/bin/tracesnap`).
+    /// above the executable (it ships as `tracesnap/bin/tracesnap`), else, for a development build
+    /// in `.build/<config>/`, `integrations/python/src/tracesnap` in the checkout above it.
     static func pythonPackageDirectory() -> String {
         if let dir = variables[pythonPackageVariable], !dir.isEmpty {
             return FileSystem.absolute(dir, base: FileSystem.currentDirectory())
         }
-        return FileSystem.dirname(of: FileSystem.dirname(of: executablePath))
+        let shipped = FileSystem.dirname(of: FileSystem.dirname(of: executablePath))
+        if FileSystem.kind(shipped + "/_launch.py") == .file { return shipped }
+        var dir = FileSystem.dirname(of: executablePath)
+        while dir != "/" {
+            let candidate = dir + "/integrations/python/src/tracesnap"
+            if FileSystem.kind(candidate + "/_launch.py") == .file { return candidate }
+            dir = FileSystem.dirname(of: dir)
+        }
+        return shipped
     }
 
     /// Finds `name` on `$PATH`.
