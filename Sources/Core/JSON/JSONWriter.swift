@@ -6,6 +6,8 @@ public final class JSONWriter {
     @usableFromInline var storage: UnsafeMutablePointer<UInt8>
     @usableFromInline var capacity: Int
     @usableFromInline var written: Int = 0
+    /// 24 bytes for formatting integers.
+    @usableFromInline let scratch = UnsafeMutablePointer<UInt8>.allocate(capacity: 24)
     /// Number of bytes written.
     public var count: Int { written }
 
@@ -15,6 +17,7 @@ public final class JSONWriter {
     }
 
     deinit {
+        scratch.deallocate()
         storage.deallocate()
     }
 
@@ -201,32 +204,28 @@ public final class JSONWriter {
             written += 1
         }
         var magnitude = value.magnitude
-        // Digits are produced two at a time into a scratch area, back to front.
-        var scratch: (UInt64, UInt64, UInt64) = (0, 0, 0)
-        let length = withUnsafeMutableBytes(of: &scratch) { raw -> Int in
-            let pairs = JSONWriter.digitPairs.utf8Start
-            var position = 24
-            while magnitude >= 100 {
-                let quotient = magnitude / 100
-                let pair = Int(magnitude &- quotient &* 100) &* 2
-                position -= 2
-                raw[position] = pairs[pair]
-                raw[position + 1] = pairs[pair + 1]
-                magnitude = quotient
-            }
-            if magnitude >= 10 {
-                let pair = Int(magnitude) &* 2
-                position -= 2
-                raw[position] = pairs[pair]
-                raw[position + 1] = pairs[pair + 1]
-            } else {
-                position -= 1
-                raw[position] = 0x30 &+ UInt8(truncatingIfNeeded: magnitude)
-            }
-            let count = 24 - position
-            UnsafeMutableRawPointer(storage + written).copyMemory(from: raw.baseAddress! + position, byteCount: count)
-            return count
+        // Digits are produced two at a time, back to front, into the scratch area.
+        let pairs = JSONWriter.digitPairs.utf8Start
+        var position = 24
+        while magnitude >= 100 {
+            let quotient = magnitude / 100
+            let pair = Int(truncatingIfNeeded: magnitude &- quotient &* 100) &* 2
+            position &-= 2
+            scratch[position] = pairs[pair]
+            scratch[position &+ 1] = pairs[pair &+ 1]
+            magnitude = quotient
         }
+        if magnitude >= 10 {
+            let pair = Int(truncatingIfNeeded: magnitude) &* 2
+            position &-= 2
+            scratch[position] = pairs[pair]
+            scratch[position &+ 1] = pairs[pair &+ 1]
+        } else {
+            position &-= 1
+            scratch[position] = 0x30 &+ UInt8(truncatingIfNeeded: magnitude)
+        }
+        let length = 24 &- position
+        (storage + written).update(from: scratch + position, count: length)
         written += length
     }
 

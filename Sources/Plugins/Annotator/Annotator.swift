@@ -107,8 +107,8 @@ final class Annotator: TraceSnapPlugin {
         let contexts = structure.contexts(at: line)
 
         // A loop header reached from outside the loop starts a new entry of that loop.
-        if let loops = structure.loopsByHeader[line] {
-            for loop in loops where previous == 0 || !structure.loop(loop, covers: previous) {
+        do {
+            for loop in structure.loops(headedAt: line) where previous == 0 || !structure.loop(loop, covers: previous) {
                 state.iterations[loop] = -1
             }
         }
@@ -122,7 +122,7 @@ final class Annotator: TraceSnapPlugin {
             let node = structure.nodes[entry.context.node]
             guard entry.context.arm == -1, node.subkind == "while", let body = node.body else { return false }
             return line == body.lowerBound && previous >= line && body.contains(previous)
-                && !(structure.loopsByHeader[line] ?? []).contains { structure.loop($0, covers: previous) }
+                && !structure.loops(headedAt: line).contains { structure.loop($0, covers: previous) }
         }) {
             state.stack.removeSubrange(position...)
         }

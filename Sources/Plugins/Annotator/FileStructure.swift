@@ -32,9 +32,16 @@ struct StructureNode {
 /// The loops and branches of one source file, and for each line the contexts that contain it.
 final class FileStructure {
     let nodes: [StructureNode]
-    private var cache: [Int: [StructureContext]] = [:]
-    /// Loop node indices by header line.
-    private(set) var loopsByHeader: [Int: [Int]] = [:]
+    /// Contexts per line (index = line), computed on first use.
+    private var cache: [[StructureContext]?] = []
+    /// Loop node indices by header line (index = line).
+    private var loopHeaders: [[Int]] = []
+
+    /// Loops whose header is `line`.
+    @inline(__always)
+    func loops(headedAt line: Int) -> [Int] {
+        line >= 0 && line < loopHeaders.count ? loopHeaders[line] : []
+    }
 
     /// Arms that produce a branch event when entered, and the `taken` they report.
     static let takenByLabel: [String: String] = [
@@ -87,13 +94,17 @@ final class FileStructure {
             }
         }
         self.nodes = nodes
+        let lastLine = nodes.map(\.end).max() ?? 0
+        cache = Array(repeating: nil, count: lastLine + 2)
+        loopHeaders = Array(repeating: [], count: lastLine + 2)
         for (index, node) in nodes.enumerated() where node.kind == .loop && node.body != nil {
-            loopsByHeader[node.header, default: []].append(index)
+            if node.header >= 0 && node.header < loopHeaders.count { loopHeaders[node.header].append(index) }
         }
     }
 
     /// The contexts containing `line`, outermost first.
     func contexts(at line: Int) -> [StructureContext] {
+        guard line >= 0 && line < cache.count else { return [] }
         if let found = cache[line] { return found }
         var found: [(span: Int, context: StructureContext)] = []
         for (index, node) in nodes.enumerated() {

@@ -4,9 +4,9 @@
 /// File names, function names and type names come from storage that stays put for a whole
 /// session, so their escaped JSON is cached by address: most events then cost a few copies.
 public final class EventJSONEncoder {
-    private var cachedFile = EscapedStringCache()
-    private var cachedFunction = EscapedStringCache()
-    private var cachedTypes = EscapedStringCache(slots: 8)
+    private let cachedFile = EscapedStringCache()
+    private let cachedFunction = EscapedStringCache()
+    private let cachedTypes = EscapedStringCache(slots: 8)
 
     /// Events on this thread leave out `thread` (the session's `main_thread` says which it is).
     public var mainThread: UInt64 = 0
@@ -141,33 +141,58 @@ public final class EventJSONEncoder {
 }
 
 /// Remembers the escaped JSON of a few strings by address (valid for strings whose storage does
-/// not change while the session runs: file, function and type names).
-struct EscapedStringCache {
-    private var keys: [UnsafeRawPointer?]
-    private var lengths: [Int]
-    private var encoded: [[UInt8]]
+/// not change while the session runs: file, function and type names). Slots are plain memory, so
+/// a hit costs a compare and a copy, with no reference counting.
+final class EscapedStringCache {
+    private let slots: Int
+    private let keys: UnsafeMutablePointer<UnsafeRawPointer?>
+    private let lengths: UnsafeMutablePointer<Int>
+    private let encoded: UnsafeMutablePointer<UnsafeMutableRawBufferPointer>
     private var next = 0
     private let scratch = JSONWriter(reservingCapacity: 256)
 
     init(slots: Int = 2) {
-        keys = Array(repeating: nil, count: slots)
-        lengths = Array(repeating: -1, count: slots)
-        encoded = Array(repeating: [], count: slots)
+        self.slots = slots
+        keys = .allocate(capacity: slots)
+        keys.initialize(repeating: nil, count: slots)
+        lengths = .allocate(capacity: slots)
+        lengths.initialize(repeating: -1, count: slots)
+        encoded = .allocate(capacity: slots)
+        encoded.initialize(repeating: UnsafeMutableRawBufferPointer(start: nil, count: 0), count: slots)
     }
 
-    mutating func write(_ text: ts_str, into writer: JSONWriter) {
+    deinit {
+        for slot in 0..<slots { encoded[slot].deallocate() }
+        keys.deallocate()
+        lengths.deallocate()
+        encoded.deallocate()
+    }
+
+    @inline(__always)
+    func write(_ text: ts_str, into writer: JSONWriter) {
         let key = UnsafeRawPointer(text.ptr)
-        for slot in 0..<keys.count where keys[slot] == key && lengths[slot] == text.len && key != nil {
-            encoded[slot].withUnsafeBytes { writer.raw($0) }
-            return
+        if key != nil {
+            var slot = 0
+            while slot < slots {
+                if keys[slot] == key && lengths[slot] == text.len {
+                    writer.raw(UnsafeRawBufferPointer(encoded[slot]))
+                    return
+                }
+                slot += 1
+            }
         }
         scratch.removeAll()
         scratch.string(text.bytes)
-        let bytes = scratch.bytes
-        keys[next] = key
-        lengths[next] = text.len
-        encoded[next] = bytes
-        next = (next + 1) % keys.count
-        bytes.withUnsafeBytes { writer.raw($0) }
+        scratch.withUnsafeBytes { bytes in
+            writer.raw(bytes)
+            guard key != nil else { return }
+            encoded[next].deallocate()
+            let copy = UnsafeMutableRawBufferPointer.allocate(byteCount: bytes.count, alignment: 1)
+            copy.copyMemory(from: bytes)
+            encoded[next] = copy
+            keys[next] = key
+            lengths[next] = text.len
+            next = (next + 1) % slots
+        }
     }
 }

@@ -19,6 +19,17 @@ final class Redactor: TraceSnapPlugin {
     private static let placeholder: [UInt8] = Array("<redacted>".utf8)
     private let secrets: SecretNames
     private let scrubber: ReprScrubber
+    /// Name strings (variable and function names) live at stable addresses for a session.
+    private var nameVerdicts: [UnsafeRawPointer: Bool] = [:]
+
+    /// Whether a name contains a secret, cached by the name's address.
+    private func isSecret(_ name: UnsafeRawBufferPointer) -> Bool {
+        guard let base = name.baseAddress else { return false }
+        if let verdict = nameVerdicts[base] { return verdict }
+        let verdict = secrets.matches(name)
+        nameVerdicts[base] = verdict
+        return verdict
+    }
 
     init(options: JSONValue) throws {
         let names = options["names"]?.arrayValue?.compactMap(\.stringValue) ?? []
@@ -75,7 +86,7 @@ final class Redactor: TraceSnapPlugin {
                 return
             }
         case TS_EVENT_ASSIGN:
-            if secrets.matches(event.name) {
+            if isSecret(event.name) {
                 redact(&e.pointee.value)
                 redact(&e.pointee.prev)
             } else {
@@ -83,7 +94,7 @@ final class Redactor: TraceSnapPlugin {
                 scrub(&e.pointee.prev, keep: &keep)
             }
         case TS_EVENT_RETURN, TS_EVENT_YIELD:
-            if secrets.matches(event.function) {
+            if isSecret(event.function) {
                 redact(&e.pointee.value)
             } else {
                 scrub(&e.pointee.value, keep: &keep)
@@ -110,7 +121,9 @@ final class Redactor: TraceSnapPlugin {
     /// Scrubs secret keys inside a value's repr; returns whether it changed.
     @discardableResult
     private func scrub(_ value: inout ts_value, keep: inout [[UInt8]]) -> Bool {
-        guard value.isPresent, value.repr.len > 0, let clean = scrubber.scrub(value.repr.bytes) else { return false }
+        guard value.isPresent, value.repr.len >= 5, ReprScrubber.mayHoldKeys(value.repr.bytes),
+            let clean = scrubber.scrub(value.repr.bytes)
+        else { return false }
         keep.append(clean)
         keep[keep.count - 1].withUnsafeBytes { value.repr = ts_str($0) }
         value.flags |= UInt32(TS_VALUE_REDACTED)

@@ -82,6 +82,13 @@ struct ReprScrubber {
         return output
     }
 
+    /// Keys appear only in reprs with a quote (`{'k': v}`) or an equals sign (`K(k=v)`): numbers,
+    /// plain words and most values are skipped without searching.
+    static func mayHoldKeys(_ text: UnsafeRawBufferPointer) -> Bool {
+        for byte in text where byte == 0x27 || byte == 0x22 || byte == 0x3D { return true }
+        return false
+    }
+
     static func isIdentifier(_ c: UInt8) -> Bool {
         (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || c == 0x5F
     }

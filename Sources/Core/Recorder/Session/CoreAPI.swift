@@ -91,10 +91,13 @@ public func ts_attach_thread() -> Int32 {
     return 1
 }
 
-/// The native callable for a sys.monitoring event kind (see `MonitoringHook.Kind`), borrowed.
+/// The native callable for a sys.monitoring event kind (see `MonitoringHook.Kind`), as a new
+/// reference: ctypes' `py_object` result conversion takes ownership of one reference.
 @_cdecl("ts_monitoring_callable")
 public func ts_monitoring_callable(_ kind: Int32) -> OpaquePointer? {
-    MonitoringHook.callable(for: kind)
+    guard let callable = MonitoringHook.callable(for: kind) else { return nil }
+    Py_IncRef(callable)
+    return callable
 }
 
 /// Events delivered so far.

@@ -22,6 +22,8 @@ final class Recorder {
     private var threads: [UInt: ThreadState] = [:]
     private var lastThread: ThreadState?
     private var nextFrameID: UInt64 = 1
+    /// Scratch storage for the argument reprs of one `call` event.
+    private var argumentArena: [UInt8] = []
     /// False after `stop()`: late callbacks (other threads) return at once.
     private(set) var isActive = true
     /// Set when the recorder hit an internal failure; the session is then marked partial.
@@ -305,15 +307,27 @@ final class Recorder {
             captured.append(value)
             present.append(index)
         }
-        // Build the ts_arg array pointing into `captured` (kept alive for the emit).
-        withExtendedLifetime(captured) {
+        // The reprs are copied into one buffer so every ts_arg can point into it during the emit.
+        argumentArena.removeAll(keepingCapacity: true)
+        var ranges: [Range<Int>] = []
+        ranges.reserveCapacity(present.count)
+        for value in captured {
+            let start = argumentArena.count
+            value.repr.withBytes { argumentArena.append(contentsOf: $0) }
+            ranges.append(start..<argumentArena.count)
+        }
+        argumentArena.withUnsafeBytes { arena in
             var arguments: [ts_arg] = []
             arguments.reserveCapacity(present.count)
             for (position, index) in present.enumerated() {
                 let value = captured[position]
-                let name = info.names[index].utf8
-                let cValue = value.withCValue { $0 }  // pointers stay valid: `captured` is alive
-                arguments.append(ts_arg(name: name.cString, value: cValue))
+                let repr = UnsafeRawBufferPointer(rebasing: arena[ranges[position]])
+                let cValue = ts_value(
+                    repr: ts_str(ptr: repr.baseAddress?.assumingMemoryBound(to: CChar.self), len: repr.count),
+                    type: ts_str(
+                        ptr: value.typeName.baseAddress?.assumingMemoryBound(to: CChar.self), len: value.typeName.count),
+                    id: value.id, flags: value.flags | UInt32(TS_VALUE_PRESENT), reserved: 0)
+                arguments.append(ts_arg(name: info.names[index].utf8.cString, value: cValue))
             }
             arguments.withUnsafeBufferPointer { buffer in
                 event.args = buffer.baseAddress
@@ -332,13 +346,13 @@ final class Recorder {
     private func emitException(_ state: FrameState, thread: ThreadState, exception: PyObjectPointer, phase: StaticString) {
         var event = baseEvent(TS_EVENT_EXCEPTION, state, thread: thread, line: state.lastLine)
         let value = capturer.capture(exception)
-        var message = capturer.message(of: exception)
+        let message = capturer.message(of: exception)
         let typeName = capturer.typeNames.name(of: Py.type(of: exception))
         event.name = ts_str(ptr: typeName.baseAddress?.assumingMemoryBound(to: CChar.self), len: typeName.count)
         phase.withUTF8Buffer { phaseBytes in
             event.phase = ts_str(
                 ptr: UnsafeRawPointer(phaseBytes.baseAddress)?.assumingMemoryBound(to: CChar.self), len: phaseBytes.count)
-            message.withUnsafeMutableBytes { messageBytes in
+            message.withBytes { messageBytes in
                 event.text = ts_str(ptr: messageBytes.baseAddress?.assumingMemoryBound(to: CChar.self), len: messageBytes.count)
                 value.withCValue { cValue in
                     event.value = cValue
@@ -424,27 +438,27 @@ final class Recorder {
         locals: inout PyObjectPointer?
     ) {
         let info = state.info
-        let slot = state.slots[index]
+        let previousObject = state.slots[index].object
         guard let object = read(index, of: info, frame: frame ?? state.frame, locals: &locals) else {
-            if isStore, slot.object != nil {
+            if isStore, let previousObject {
                 emitAssign(state, thread: thread, index: index, value: nil, flags: UInt32(TS_EVENTF_DELETED))
-                Py_DecRef(slot.object!)
+                Py_DecRef(previousObject)
                 state.slots[index].object = nil
                 state.slots[index].captured = nil
             }
             return
         }
-        if object == slot.object {
+        if object == previousObject {
             // Same object: only a mutable one can have changed, and only a repr can tell.
             defer { Py_DecRef(object) }
-            guard let previous = slot.captured, !capturer.isImmutable(object) else { return }
+            guard state.slots[index].captured != nil, !capturer.isImmutable(object) else { return }
             let value = capturer.capture(object)
-            if value.repr == previous.repr { return }
+            if value.repr == state.slots[index].captured!.repr { return }
             emitAssign(state, thread: thread, index: index, value: value, flags: UInt32(TS_EVENTF_MUTATION))
             state.slots[index].captured = value
             return
         }
-        if !isStore && slot.object == nil {
+        if !isStore && previousObject == nil {
             // First sight of a name this frame only reads: remember it quietly.
             if capturer.isImmutable(object) {
                 Py_DecRef(object)
@@ -454,15 +468,15 @@ final class Recorder {
             return
         }
         let value = capturer.capture(object)
-        if let previous = slot.captured, value.looksEqual(to: previous) {
+        if state.slots[index].captured != nil && value.looksEqual(to: state.slots[index].captured!) {
             // Rebound to an equal value: not a change (as `!=` would say, without calling __eq__).
-            if let old = slot.object { Py_DecRef(old) }
+            if let previousObject { Py_DecRef(previousObject) }
             state.slots[index].object = object
             state.slots[index].captured = value
             return
         }
         emitAssign(state, thread: thread, index: index, value: value, flags: 0)
-        if let old = slot.object { Py_DecRef(old) }
+        if let previousObject { Py_DecRef(previousObject) }
         state.slots[index].object = object
         state.slots[index].captured = value
     }

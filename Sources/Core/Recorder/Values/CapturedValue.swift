@@ -4,7 +4,7 @@ import TraceSnapBus
 /// A Python value as the trace records it: a bounded repr owned by Swift, the type's name, the
 /// object's `id()` and flags (`TS_VALUE_*`).
 struct CapturedValue {
-    var repr: [UInt8]
+    var repr: ReprText
     /// Borrowed from the type object, which `TypeNameCache` keeps alive.
     var typeName: UnsafeRawBufferPointer
     var id: Int64
@@ -15,7 +15,7 @@ struct CapturedValue {
     /// Calls `body` with a `ts_value` that points into this value's storage.
     @inline(__always)
     func withCValue<R>(_ body: (ts_value) -> R) -> R {
-        repr.withUnsafeBytes { bytes in
+        repr.withBytes { bytes in
             let value = ts_value(
                 repr: ts_str(ptr: bytes.baseAddress?.assumingMemoryBound(to: CChar.self), len: bytes.count),
                 type: ts_str(ptr: typeName.baseAddress?.assumingMemoryBound(to: CChar.self), len: typeName.count),

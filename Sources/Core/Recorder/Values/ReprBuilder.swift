@@ -4,7 +4,7 @@
 /// and `finish()` returns the first `limit` characters with `truncated` set.
 struct ReprBuilder {
     let limit: Int
-    private(set) var bytes: [UInt8] = []
+    private(set) var bytes = ReprText()
     private var characters = 0
     /// Byte length of the first `limit` characters, recorded when the limit is crossed.
     private var cutAt: Int?
@@ -12,7 +12,6 @@ struct ReprBuilder {
 
     init(limit: Int) {
         self.limit = limit
-        bytes.reserveCapacity(min(limit, 64))
     }
 
     /// True once the limit was exceeded; further appends are ignored.
@@ -24,17 +23,20 @@ struct ReprBuilder {
 
     mutating func append(_ buffer: UnsafeRawBufferPointer) {
         if truncated { return }
+        var taken = 0
         for byte in buffer {
             if byte & 0xC0 != 0x80 {
                 if characters == limit {
+                    bytes.append(UnsafeRawBufferPointer(rebasing: buffer[0..<taken]))
                     cutAt = bytes.count
                     truncated = true
                     return
                 }
                 characters += 1
             }
-            bytes.append(byte)
+            taken += 1
         }
+        bytes.append(buffer)
     }
 
     /// Appends the decimal digits of `value`.
@@ -43,16 +45,21 @@ struct ReprBuilder {
             append(byte: UInt8(ascii: "0") + UInt8(value))
             return
         }
-        var digits: [UInt8] = []
-        digits.reserveCapacity(20)
-        var magnitude = value.magnitude
-        while magnitude > 0 {
-            digits.append(UInt8(ascii: "0") + UInt8(magnitude % 10))
-            magnitude /= 10
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        withUnsafeMutableBytes(of: &digits) { raw in
+            var position = raw.count
+            var magnitude = value.magnitude
+            while magnitude > 0 {
+                position -= 1
+                raw[position] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+            }
+            if value < 0 {
+                position -= 1
+                raw[position] = UInt8(ascii: "-")
+            }
+            append(UnsafeRawBufferPointer(rebasing: raw[position...]))
         }
-        if value < 0 { digits.append(UInt8(ascii: "-")) }
-        digits.reverse()
-        digits.withUnsafeBytes { append($0) }
     }
 
     private mutating func append(byte: UInt8) {
@@ -75,8 +82,8 @@ struct ReprBuilder {
     }
 
     /// The repr text, at most `limit` characters.
-    mutating func finish() -> [UInt8] {
-        if let cutAt, cutAt < bytes.count { bytes.removeSubrange(cutAt...) }
+    mutating func finish() -> ReprText {
+        if let cutAt { bytes.truncate(to: cutAt) }
         return bytes
     }
 }

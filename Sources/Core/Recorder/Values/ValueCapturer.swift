@@ -37,15 +37,15 @@ final class ValueCapturer {
     }
 
     /// `str(exception)`, guarded and capped at `maxCharacters`.
-    func message(of object: PyObjectPointer, maxCharacters: Int = 200) -> [UInt8] {
+    func message(of object: PyObjectPointer, maxCharacters: Int = 200) -> ReprText {
         var guardState = PendingErrorGuard()
         defer { guardState.restore() }
         guard let text = PyObject_Str(object) else {
             PyErr_Clear()
-            return Array("<str() failed>".utf8)
+            return ReprText(Array("<str() failed>".utf8))
         }
         defer { Py_DecRef(text) }
-        guard let bytes = Py.utf8(text) else { return [] }
+        guard let bytes = Py.utf8(text) else { return ReprText() }
         var builder = ReprBuilder(limit: maxCharacters)
         builder.append(bytes)
         return builder.finish()
