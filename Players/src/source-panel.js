@@ -1,0 +1,105 @@
+/**
+ * The Source panel shared by the trace views: line numbers, syntax
+ * colouring, the current line (red for an exception), file tabs for
+ * multi-file traces (auto-following the active frame; a click on a tab
+ * travels to that file's latest event), and "run to line" by clicking a
+ * line number (Shift+click runs backward).
+ */
+import { h, replace, basename } from "ts/dom.js";
+import { tokenize } from "ts/pyhl.js";
+import { isErrorStep } from "ts/describe.js";
+
+/** @param {import("ts/player.js").Player} p */
+export function createSourcePanel(p, { compact = false } = {}) {
+  const ix = p.ix;
+  const tabs = h("div", { class: "file-tabs", role: "tablist" });
+  const fileLabel = h("span", { class: "panel-sub" });
+  const code = h("div", { class: "code", role: "region", "aria-label": "Source code" });
+  const el = h("section", { class: "panel source-panel" + (compact ? " compact" : "") },
+    h("header", { class: "panel-head" }, h("h3", { text: "Source" }), fileLabel),
+    tabs, code);
+  const rendered = new Map();   // file -> {box, lines: HTMLElement[]}
+  let curFile = null;
+  let curLine = null;
+
+  const files = ix.files.filter((f) => ix.sources.has(f));
+  if (files.length > 1) {
+    for (const f of files) {
+      const t = h("button", { class: "file-tab", role: "tab", title: f, data: { file: f }, text: basename(f) });
+      t.addEventListener("click", () => {
+        const s = ix.stepInFile(f, p.step);
+        if (s >= 0) p.go(s, { push: true });
+        else show(f);
+      });
+      tabs.appendChild(t);
+    }
+  } else tabs.hidden = true;
+
+  function render(file) {
+    const src = ix.source(file);
+    const box = h("div", { class: "code-lines" });
+    const lines = [];
+    if (!src) {
+      box.appendChild(h("p", { class: "muted pad", text: file ? `No source recorded for ${basename(file)}.` : "No source recorded in this trace." }));
+    } else {
+      const state = { inString: null };
+      const textLines = src.split(/\r\n|\r|\n/);
+      if (textLines.length && textLines[textLines.length - 1] === "") textLines.pop();
+      textLines.forEach((text, i) => {
+        const n = i + 1;
+        const num = h("button", { class: "ln", tabindex: -1, title: `Run to line ${n} (Shift+click: backward)`, text: String(n), data: { line: n } });
+        const codeEl = h("span", { class: "lc" });
+        for (const [cls, t] of tokenize(text, state)) codeEl.appendChild(cls ? h("span", { class: "tk-" + cls, text: t }) : document.createTextNode(t));
+        if (!text) codeEl.textContent = " ";
+        const row = h("div", { class: "line" }, num, codeEl);
+        lines.push(row);
+        box.appendChild(row);
+      });
+    }
+    box.addEventListener("click", (ev) => {
+      const b = ev.target.closest("button.ln");
+      if (!b) return;
+      const line = parseInt(b.dataset.line, 10);
+      const dir = ev.shiftKey ? -1 : 1;
+      const t = p.runToLine(file, line, dir);
+      if (t < 0) flash(b);
+    });
+    const r = { box, lines };
+    rendered.set(file, r);
+    return r;
+  }
+
+  function flash(b) { b.classList.remove("nohit"); void b.offsetWidth; b.classList.add("nohit"); }
+
+  function show(file) {
+    if (file === curFile) return rendered.get(file);
+    curFile = file;
+    const r = rendered.get(file) || render(file);
+    replace(code, r.box);
+    fileLabel.textContent = basename(file);
+    fileLabel.title = file;
+    for (const t of tabs.children) t.classList.toggle("active", t.dataset.file === file);
+    curLine = null;
+    return r;
+  }
+
+  function update(s) {
+    const file = ix.fileAt(s);
+    const r = show(ix.sources.has(file) || !curFile ? file : curFile);
+    if (curLine) curLine.classList.remove("current", "error");
+    curLine = null;
+    if (curFile !== file) return;
+    const line = ix.lineAt(s);
+    const row = r.lines[line - 1];
+    if (!row) return;
+    row.classList.add("current");
+    if (isErrorStep(ix, s)) row.classList.add("error");
+    curLine = row;
+    // keep the line in view without jumping the page
+    const top = row.offsetTop; const hgt = row.offsetHeight;
+    const vt = code.scrollTop; const vh = code.clientHeight;
+    if (top < vt + hgt || top + hgt > vt + vh - hgt) code.scrollTop = Math.max(0, top - vh / 3);
+  }
+
+  return { el, update };
+}

@@ -1,0 +1,67 @@
+/**
+ * Transport footer: Home / step back / play-pause / step forward / End,
+ * step-over and step-out buttons, the scrubber (with exception ticks), the
+ * speed select and the "step X / N" readout.
+ */
+import { h } from "ts/dom.js";
+import { SPEEDS } from "ts/player.js";
+import { typeChip, isErrorStep } from "ts/describe.js";
+
+/** @param {import("ts/player.js").Player} p */
+export function createTransport(p) {
+  const ix = p.ix;
+  const btn = (label, title, fn, id) => {
+    const b = h("button", { class: "tbtn", title, "aria-label": title, id, text: label });
+    b.addEventListener("click", () => { fn(); });
+    return b;
+  };
+  const playBtn = h("button", { class: "tbtn play", id: "play-btn", title: "Play / pause (space)", "aria-label": "Play", text: "▶" });
+  playBtn.addEventListener("click", () => p.toggle());
+  const scrub = h("input", { type: "range", class: "scrub", id: "scrubber", min: 0, max: Math.max(0, ix.n - 1), step: 1, value: 0, "aria-label": "Scrub through the trace" });
+  scrub.addEventListener("input", () => { p.pause(); p.go(parseInt(scrub.value, 10)); });
+  scrub.addEventListener("change", () => p.go(parseInt(scrub.value, 10), { push: true, force: true }));
+  // exception ticks on the scrubber
+  const ticks = h("div", { class: "scrub-ticks", "aria-hidden": "true" });
+  const denom = Math.max(1, ix.n - 1);
+  for (const s of ix.raises.slice(0, 200)) ticks.appendChild(h("span", { class: "tick exc", style: { left: `${(s / denom) * 100}%` } }));
+  const speed = h("select", { class: "speed", id: "speed", title: "Playback speed ([ and ])", "aria-label": "Playback speed" },
+    SPEEDS.map((sp, i) => h("option", { value: i, text: sp.label, selected: i === p.speed })));
+  speed.addEventListener("change", () => p.setSpeed(parseInt(speed.value, 10)));
+  const stepNum = h("b", { id: "step-num", text: "0" });
+  const chipBox = h("span", { class: "step-chip" });
+  const readout = h("div", { class: "readout" }, chipBox, h("span", { class: "step-label" }, "step ", stepNum, h("span", { class: "of", text: ` / ${Math.max(0, ix.n - 1).toLocaleString()}` })));
+
+  const el = h("div", { class: "transport-inner" },
+    h("div", { class: "tgroup" },
+      btn("⏮", "First step (Home)", () => { p.pause(); p.go(0, { push: true }); }, "first-btn"),
+      btn("⤒", "Step out backward: to this call (u)", () => p.stepOut(-1), "out-back-btn"),
+      btn("↶", "Step over backward (Shift+←)", () => p.stepOver(-1), "over-back-btn"),
+      btn("◀", "Step back (←)", () => p.stepBy(-1), "back-btn"),
+      playBtn,
+      btn("▶", "Step forward (→)", () => p.stepBy(1), "fwd-btn"),
+      btn("↷", "Step over forward (Shift+→)", () => p.stepOver(1), "over-fwd-btn"),
+      btn("⤓", "Step out: run until this call returns (o)", () => p.stepOut(1), "out-fwd-btn"),
+      btn("⏭", "Last step (End)", () => { p.pause(); p.go(ix.n - 1, { push: true }); }, "last-btn")),
+    h("div", { class: "scrub-wrap" }, ticks, scrub),
+    speed, readout);
+  const fwd = el.querySelector("#fwd-btn");
+  fwd.classList.add("fwd");
+
+  let lastType = "";
+  const update = (s) => {
+    scrub.value = String(s);
+    stepNum.textContent = s.toLocaleString();
+    const t = ix.events[s].type;
+    const err = isErrorStep(ix, s);
+    if (t !== lastType || err) { chipBox.replaceChildren(typeChip(t)); lastType = err ? "" : t; }
+    const pct = ix.n > 1 ? (s / (ix.n - 1)) * 100 : 0;
+    scrub.style.setProperty("--pct", pct + "%");
+  };
+  p.listeners.add(update);
+  update(p.step);
+  return {
+    el,
+    playState(playing) { playBtn.textContent = playing ? "❚❚" : "▶"; playBtn.setAttribute("aria-label", playing ? "Pause" : "Play"); playBtn.classList.toggle("on", playing); },
+    speedChanged(i) { speed.value = String(i); },
+  };
+}
