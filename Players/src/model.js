@@ -459,6 +459,13 @@ export class TraceIndex {
     const k = lowerBound(this.frameOrder, s, lo, hi) - 1; return k >= lo ? this.frameOrder[k] : -1;
   }
 
+  /** Last event of frame fi strictly before step s, or -1. */
+  frameEventBefore(fi, s) {
+    const lo = this.frameStart[fi]; const hi = this.frameStart[fi + 1];
+    const k = lowerBound(this.frameOrder, s, lo, hi) - 1;
+    return k >= lo ? this.frameOrder[k] : -1;
+  }
+
   /** Steps of `line` events for file:line. */
   lineSteps(file, line) {
     const m = this.lineIndex.get(file);

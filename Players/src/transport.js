@@ -4,6 +4,7 @@
  * speed select and the "step X / N" readout.
  */
 import { h } from "ts/dom.js";
+import { icon } from "ts/icons.js";
 import { SPEEDS } from "ts/player.js";
 import { typeChip, isErrorStep } from "ts/describe.js";
 
@@ -11,11 +12,11 @@ import { typeChip, isErrorStep } from "ts/describe.js";
 export function createTransport(p) {
   const ix = p.ix;
   const btn = (label, title, fn, id) => {
-    const b = h("button", { class: "tbtn", title, "aria-label": title, id, text: label });
+    const b = h("button", { class: "tbtn", title, "aria-label": title, id }, icon(label));
     b.addEventListener("click", () => { fn(); });
     return b;
   };
-  const playBtn = h("button", { class: "tbtn play", id: "play-btn", title: "Play / pause (space)", "aria-label": "Play", text: "▶" });
+  const playBtn = h("button", { class: "tbtn play", id: "play-btn", title: "Play / pause (space)", "aria-label": "Play" }, icon("play", 18));
   playBtn.addEventListener("click", () => p.toggle());
   const scrub = h("input", { type: "range", class: "scrub", id: "scrubber", min: 0, max: Math.max(0, ix.n - 1), step: 1, value: 0, "aria-label": "Scrub through the trace" });
   scrub.addEventListener("input", () => { p.pause(); p.go(parseInt(scrub.value, 10)); });
@@ -33,15 +34,15 @@ export function createTransport(p) {
 
   const el = h("div", { class: "transport-inner" },
     h("div", { class: "tgroup" },
-      btn("⏮", "First step (Home)", () => { p.pause(); p.go(0, { push: true }); }, "first-btn"),
-      btn("⤒", "Step out backward: to this call (u)", () => p.stepOut(-1), "out-back-btn"),
-      btn("↶", "Step over backward (Shift+←)", () => p.stepOver(-1), "over-back-btn"),
-      btn("◀", "Step back (←)", () => p.stepBy(-1), "back-btn"),
+      btn("first", "First step (Home)", () => { p.pause(); p.go(0, { push: true }); }, "first-btn"),
+      btn("outBack", "Step out backward: to this call (u)", () => p.stepOut(-1), "out-back-btn"),
+      btn("overBack", "Step over backward (Shift+←)", () => p.stepOver(-1), "over-back-btn"),
+      btn("back", "Step back (←)", () => p.stepBy(-1), "back-btn"),
       playBtn,
-      btn("▶", "Step forward (→)", () => p.stepBy(1), "fwd-btn"),
-      btn("↷", "Step over forward (Shift+→)", () => p.stepOver(1), "over-fwd-btn"),
-      btn("⤓", "Step out: run until this call returns (o)", () => p.stepOut(1), "out-fwd-btn"),
-      btn("⏭", "Last step (End)", () => { p.pause(); p.go(ix.n - 1, { push: true }); }, "last-btn")),
+      btn("fwd", "Step forward (→)", () => p.stepBy(1), "fwd-btn"),
+      btn("overFwd", "Step over forward (Shift+→)", () => p.stepOver(1), "over-fwd-btn"),
+      btn("outFwd", "Step out: run until this call returns (o)", () => p.stepOut(1), "out-fwd-btn"),
+      btn("last", "Last step (End)", () => { p.pause(); p.go(ix.n - 1, { push: true }); }, "last-btn")),
     h("div", { class: "scrub-wrap" }, ticks, scrub),
     speed, readout);
   const fwd = el.querySelector("#fwd-btn");
@@ -61,7 +62,7 @@ export function createTransport(p) {
   update(p.step);
   return {
     el,
-    playState(playing) { playBtn.textContent = playing ? "❚❚" : "▶"; playBtn.setAttribute("aria-label", playing ? "Pause" : "Play"); playBtn.classList.toggle("on", playing); },
+    playState(playing) { playBtn.replaceChildren(icon(playing ? "pause" : "play", 18)); playBtn.setAttribute("aria-label", playing ? "Pause" : "Play"); playBtn.classList.toggle("on", playing); },
     speedChanged(i) { speed.value = String(i); },
   };
 }
