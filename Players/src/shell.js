@@ -101,6 +101,8 @@ export function createShell(root) {
       }
       const traceView = name !== "home" && name !== "record";
       foot.hidden = !traceView || !p.ix;
+      searchBtn.hidden = !traceView || !p.ix;
+      excBtn.hidden = !traceView || !p.ix || !p.ix.raises.length;
       if (!traceView) { clear(title); document.title = name === "record" ? "New record — tracesnap" : "tracesnap library"; }
       else if (p.ix) api.traceLoaded2(p);
       clear(main);
