@@ -36,7 +36,7 @@ addEventListener("popstate", () => { closeOverlays(); player.applyRoute(); });
 
 /** Test and debugging hook (read-only view of the player state). */
 window.__tracesnap = {
-  get ready() { return !!player.ix || player.view === "home" || player.view === "record"; },
+  get ready() { return player.ready; },
   get step() { return player.step; },
   get view() { return player.view; },
   get events() { return player.ix ? player.ix.n : 0; },

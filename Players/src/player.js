@@ -37,10 +37,17 @@ export class Player {
     this._urlTimer = 0;
     this._loadSeq = 0;
     this.lastRenderMs = 0;
+    this.ready = false;
   }
 
   /** Apply the route in the URL (initial load and Back/Forward). */
   async applyRoute() {
+    this.ready = false;
+    await this._applyRoute();
+    this.ready = true;
+  }
+
+  async _applyRoute() {
     const r = readRoute();
     const traceViews = r.view !== "home" && r.view !== "record";
     if (traceViews && (r.trace || this.shell.exportMode)) {

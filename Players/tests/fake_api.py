@@ -166,6 +166,23 @@ class FakeServer:
                 path = u.path
                 if path.startswith("/api/"):
                     return self.api_get(path, parse_qs(u.query))
+                if path == "/export.html":
+                    # stand-in for `tracesnap export --html`: the trace inlined in the page
+                    id_ = parse_qs(u.query).get("trace", [""])[0]
+                    blob = srv.library.blobs.get(id_)
+                    if blob is None:
+                        return self.send_error(404)
+                    data = blob.read_bytes() if isinstance(blob, Path) else blob
+                    page = (PLAYERS / "index.html").read_text()
+                    inline = data.decode().replace("</", "<\\/")
+                    page = page.replace("</body>", '<script type="application/json" id="tracesnap-inline-trace">%s</script>\n</body>' % inline)
+                    out = page.encode()
+                    self.send_response(200)
+                    self.send_header("Content-Type", "text/html; charset=utf-8")
+                    self.send_header("Content-Length", str(len(out)))
+                    self.end_headers()
+                    self.wfile.write(out)
+                    return
                 if path in ("/", ""):
                     path = "/index.html"
                 f = (PLAYERS / path.lstrip("/")).resolve()

@@ -1,0 +1,257 @@
+"""Browser tests of the players (real headless Chromium via selenium)
+against the test-only fake API server."""
+from __future__ import annotations
+
+import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+
+VIEWS = ["text", "simulator", "graph", "events"]
+# a marker element that each view renders
+MARKERS = {"text": "#now-text", "simulator": "#sim-flow .fc-node", "graph": "#call-graph .cg-node", "events": "#events-list .ev-row"}
+TRACES = ["sample_complex", "calculator_multifile", "flask_request", "sample_program", "gen-small"]
+XSS = "<img src=x onerror=alert(1)><script>window.__xss=1</script>"
+
+
+@pytest.mark.parametrize("trace", TRACES)
+@pytest.mark.parametrize("view", VIEWS)
+def test_view_loads_and_steps(page, view, trace):
+    page.open("?trace=%s&view=%s&step=5" % (trace, view))
+    assert page.step == 5
+    page.wait(lambda: page.js("return !!document.querySelector(arguments[0])", MARKERS[view]), msg=MARKERS[view])
+    assert page.key("ArrowRight") == 6
+    assert page.key("ArrowRight") == 7
+    assert page.key("ArrowLeft") == 6
+    assert page.js("return document.getElementById('step-num').textContent") == "6"
+    # the source panel highlights the current line for line events
+    page.key("End")
+    n = page.js("return window.__tracesnap.events")
+    assert page.step == n - 1
+    page.key("Home")
+    assert page.step == 0
+    assert page.errors() == []
+
+
+def test_keyboard_shortcuts(page):
+    page.open("?trace=calculator_multifile&view=text&step=0")
+    page.key("x")                       # next raised exception
+    assert page.step == 143
+    assert page.js("return document.querySelector('.line.current.error') !== null")
+    page.key("X")                       # none before: stays
+    assert page.step == 143
+    page.key("Home")
+    page.key("ArrowRight", shift=True)  # step over within <module>
+    s1 = page.step
+    assert s1 >= 1
+    page.key("?")
+    assert page.js("return !!document.getElementById('help-overlay')")
+    page.key("Escape")
+    assert not page.js("return !!document.getElementById('help-overlay')")
+    # play, then pause
+    page.key("]"); page.key("]"); page.key("]")
+    page.key(" ")
+    page.wait(lambda: page.step > s1 + 2, msg="playback advances")
+    page.key(" ")
+    s2 = page.step
+    import time
+    time.sleep(0.3)
+    assert page.step == s2
+    # step out forward/backward
+    page.js("window.__tracesnap.go(140)")
+    page.key("o")
+    assert page.step == 144             # compute's (unwinding) return
+    page.key("u")
+    assert page.step == 139             # compute's call
+    assert page.errors() == []
+
+
+def test_view_switch_keeps_step_and_back_works(page):
+    page.open("?trace=sample_complex&view=text&step=37")
+    for view, label in (("simulator", "Simulator"), ("graph", "Call graph"), ("events", "Events"), ("text", "Text")):
+        page.d.find_element(By.CSS_SELECTOR, ".tab[data-view=%s]" % view).click()
+        page.wait(lambda: page.js("return window.__tracesnap.view") == view)
+        assert page.step == 37
+        assert "step=37" in page.d.current_url and "view=%s" % view in page.d.current_url
+    page.key("3")
+    assert page.js("return window.__tracesnap.view") == "graph"
+    page.d.back()
+    page.wait(lambda: page.js("return window.__tracesnap.view") == "text")
+    assert page.step == 37
+    assert page.errors() == []
+
+
+def test_step_is_shareable_in_url(page):
+    page.open("?trace=sample_complex&view=events&step=12")
+    page.key("ArrowRight")
+    page.wait(lambda: "step=13" in page.d.current_url, msg="url updated")
+    page.open("?trace=sample_complex&view=simulator&step=13")
+    assert page.step == 13
+
+
+@pytest.mark.parametrize("view", VIEWS)
+def test_xss_probe_is_inert(page, view):
+    # step 7 is the assign of `probe`; the call to work has it as an argument
+    page.open("?trace=gen-small&view=%s&step=7" % view)
+    for s in (7, 8, 12, 40, 60):
+        page.js("window.__tracesnap.go(arguments[0])", s)
+    page.key("x")  # exception message contains the probe too
+    assert page.js("return window.__xss === undefined")
+    assert page.js("return document.querySelectorAll('img[src=\"x\"]').length") == 0
+    assert page.js("return [...document.querySelectorAll('script')].filter(s => s.id !== 'tracesnap-inline-trace' && s.textContent.includes('__xss')).length") == 0
+    if view in ("text", "events"):
+        page.js("window.__tracesnap.go(7)")
+        assert XSS in page.text() or XSS[:40] in page.text()
+    # search palette renders hits as text
+    page.key("/")
+    inp = page.d.find_element(By.ID, "search-input")
+    inp.send_keys("onerror")
+    page.wait(lambda: page.js("return document.querySelectorAll('#search-results li').length > 0"), msg="search hits")
+    assert page.js("return window.__xss === undefined")
+    inp.send_keys(Keys.ENTER)
+    assert page.js("return window.__xss === undefined")
+    assert page.errors() == []
+
+
+def test_exceptions_menu(page):
+    page.open("?trace=gen-small&view=text&step=0")
+    page.d.find_element(By.ID, "exc-btn").click()
+    items = page.d.find_elements(By.CSS_SELECTOR, "#exc-list .exc-item")
+    assert len(items) >= 1
+    items[0].click()
+    assert page.js("return window.__tracesnap.step") > 0
+    assert page.js("return document.querySelector('#now-panel.error') !== null")
+    assert page.js("return window.__xss === undefined")
+
+
+@pytest.mark.parametrize("query,needle", [
+    ("?trace=does-not-exist&view=text", "No trace with id"),
+    ("?trace=..%2F..%2Fetc&view=graph", "not a valid trace id"),
+    ("?trace=corrupt&view=simulator", "not valid JSON"),
+    ("?trace=notatrace&view=events", "not a trace"),
+    ("?view=text", "No trace selected"),
+])
+def test_failed_loads_show_message(page, query, needle):
+    page.open(query, wait_ready=False)
+    page.wait(lambda: page.js("return !!document.getElementById('load-error')"), msg="error message")
+    assert needle in page.js("return document.getElementById('load-error').innerText")
+
+
+def test_home_library(page):
+    page.open("")
+    page.wait(lambda: page.js("return document.querySelectorAll('.lib-row').length") >= 6, msg="library rows")
+    search = page.d.find_element(By.ID, "lib-search")
+    search.send_keys("calc")
+    assert page.js("return document.querySelectorAll('.lib-row').length") == 1
+    search.send_keys(Keys.CONTROL, "a")
+    search.send_keys(Keys.BACKSPACE)
+    page.wait(lambda: page.js("return document.querySelectorAll('.lib-row').length") >= 6)
+    # rename in place
+    row = page.d.find_element(By.CSS_SELECTOR, ".lib-row[data-id=sample_program]")
+    row.find_element(By.CSS_SELECTOR, ".icon-btn").click()
+    inp = row.find_element(By.CSS_SELECTOR, ".lib-rename")
+    inp.send_keys(Keys.CONTROL, "a")
+    inp.send_keys("renamed <b>program</b>" + Keys.ENTER)
+    page.wait(lambda: "renamed <b>program</b>" in page.text(), msg="renamed")
+    assert page.s.library.entries["sample_program"]["name"] == "renamed <b>program</b>"
+    # delete with confirmation
+    row = page.d.find_element(By.CSS_SELECTOR, ".lib-row[data-id=notatrace]")
+    row.find_element(By.CSS_SELECTOR, ".btn.danger").click()
+    row.find_element(By.CSS_SELECTOR, ".confirm .btn.danger").click()
+    page.wait(lambda: "notatrace" not in page.s.library.entries, msg="deleted")
+    # open a view from the library
+    page.d.find_element(By.CSS_SELECTOR, ".lib-row[data-id=sample_complex] a.btn[href*='view=graph']").click()
+    page.wait(lambda: page.js("return window.__tracesnap.view") == "graph" and page.js("return window.__tracesnap.events") > 0)
+    assert page.errors() == []
+
+
+def test_record_flow(page):
+    page.open("?view=record")
+    page.wait(lambda: page.js("return document.querySelectorAll('.src-item').length") == 3, msg="sources")
+    assert "<b>odd</b>.py" in page.text()          # rendered as text
+    page.d.find_elements(By.CSS_SELECTOR, ".src-item")[0].click()
+    page.d.find_element(By.ID, "rec-name").send_keys("from-test")
+    page.d.find_element(By.ID, "rec-args").send_keys('--n 3 "two words"')
+    page.d.find_element(By.ID, "rec-start").click()
+    page.wait(lambda: "Enter a number" in page.js("return document.getElementById('rec-term').innerText"), msg="stdout")
+    stdin = page.d.find_element(By.ID, "rec-stdin")
+    stdin.send_keys("7" + Keys.ENTER)
+    page.wait(lambda: page.js("return !!document.querySelector('#rec-result a[data-view=text]')"), msg="result links")
+    assert "you said 7" in page.js("return document.getElementById('rec-term').innerText")
+    page.d.find_element(By.CSS_SELECTOR, "#rec-result a[data-view=simulator]").click()
+    page.wait(lambda: page.js("return window.__tracesnap.view") == "simulator" and page.js("return window.__tracesnap.events") == 40)
+    assert page.errors() == []
+
+
+def test_mutations_send_token(page):
+    page.open("")
+    status = page.js("""
+        return fetch('/api/traces/sample_complex', {method: 'PATCH', headers: {'Content-Type': 'application/json'}, body: '{"name":"x"}'}).then(r => r.status);
+    """)
+    assert status == 403   # the fake enforces the token, so the UI's success above proves it sends it
+
+
+def test_run_to_line_and_variable_changes(page):
+    page.open("?trace=sample_complex&view=text&step=0")
+    # click line number 51 (inside the categorize loop) -> runs there
+    page.js("window.__tracesnap.go(60)")
+    page.d.find_element(By.CSS_SELECTOR, ".line .ln[data-line='51']").click()
+    s = page.step
+    assert s > 60
+    assert page.js("return document.querySelector('.line.current .ln').dataset.line") == "51"
+    # run backwards with shift-click from later
+    page.js("window.__tracesnap.go(200)")
+    page.js("const b = document.querySelector(\".line .ln[data-line='51']\"); b.dispatchEvent(new MouseEvent('click', {bubbles: true, shiftKey: true}));")
+    assert 60 < page.step < 200
+    # select a variable and jump between its changes
+    page.js("window.__tracesnap.go(75)")
+    page.d.find_element(By.CSS_SELECTOR, "#call-stack .frame.top [data-selvar=buckets]").click()
+    before = page.step
+    page.key(".")
+    after = page.step
+    assert after > before
+    assert page.js("return window.__tracesnap.step") == after
+    page.key(",")
+    assert page.step < after
+    assert page.errors() == []
+
+
+def test_theme_toggle(page):
+    page.open("?trace=sample_program&view=text")
+    first = page.js("return document.documentElement.dataset.theme")
+    for _ in range(3):
+        page.d.find_element(By.ID, "theme-btn").click()
+        if page.js("return document.documentElement.dataset.theme") != first:
+            break
+    assert page.js("return document.documentElement.dataset.theme") != first
+    page.js("localStorage.removeItem('tracesnap-theme')")
+
+
+def test_export_mode(page):
+    page.d.get(page.s.url + "/export.html?trace=gen-small")
+    page.wait(lambda: page.js("return !!(window.__tracesnap && window.__tracesnap.ready)"), msg="export ready")
+    assert page.js("return window.__tracesnap.events") > 1000
+    assert page.js("return document.body.classList.contains('export-mode')")
+    assert not page.js("return !!document.querySelector('.tab[data-view=home]')")
+    page.key("2")
+    page.key("ArrowRight")
+    assert page.js("return window.__xss === undefined")
+    assert page.errors() == []
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_screenshots(page, theme):
+    page.open("")
+    page.js("localStorage.setItem('tracesnap-theme', arguments[0])", theme)
+    shots = [("home", ""), ("text", "?trace=sample_complex&view=text&step=80"),
+             ("simulator", "?trace=sample_complex&view=simulator&step=80"),
+             ("graph", "?trace=calculator_multifile&view=graph&step=100"),
+             ("events", "?trace=calculator_multifile&view=events&step=143"),
+             ("record", "?view=record")]
+    for name, q in shots:
+        page.open(q)
+        page.wait(lambda: page.js("return document.documentElement.dataset.theme") == theme)
+        import time
+        time.sleep(0.5)
+        page.shot("%s-%s" % (name, theme))
+    page.js("localStorage.removeItem('tracesnap-theme')")
+    assert page.errors() == []
