@@ -41,6 +41,7 @@ window.__tracesnap = {
   get view() { return player.view; },
   get events() { return player.ix ? player.ix.n : 0; },
   get loadMs() { return player.loadMs ?? null; },
+  get readyAt() { return player.readyAt ?? null; },
   get lastRenderMs() { return player.lastRenderMs; },
   go: (s) => player.go(s, { push: true }),
 };

@@ -45,6 +45,7 @@ export class Player {
     this.ready = false;
     await this._applyRoute();
     this.ready = true;
+    this.readyAt = performance.now();
   }
 
   async _applyRoute() {

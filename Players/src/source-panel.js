@@ -83,7 +83,12 @@ export function createSourcePanel(p, { compact = false } = {}) {
     return r;
   }
 
+  const LINE_H = 22;   // must match --line-h
+  const PAD_TOP = 8;   // .code padding-top
+
   function update(s) {
+    // read scroll metrics before touching the DOM (no forced layout)
+    const vt = code.scrollTop; const vh = code.clientHeight;
     const file = ix.fileAt(s);
     const r = show(ix.sources.has(file) || !curFile ? file : curFile);
     if (curLine) curLine.classList.remove("current", "error");
@@ -95,10 +100,10 @@ export function createSourcePanel(p, { compact = false } = {}) {
     row.classList.add("current");
     if (isErrorStep(ix, s)) row.classList.add("error");
     curLine = row;
-    // keep the line in view without jumping the page
-    const top = row.offsetTop; const hgt = row.offsetHeight;
-    const vt = code.scrollTop; const vh = code.clientHeight;
-    if (top < vt + hgt || top + hgt > vt + vh - hgt) code.scrollTop = Math.max(0, top - vh / 3);
+    // keep the line in view without jumping the page (computed, not measured)
+    const top = PAD_TOP + (line - 1) * LINE_H;
+    if (vh && (top < vt + LINE_H || top + LINE_H > vt + vh - LINE_H)) code.scrollTop = Math.max(0, top - vh / 3);
+    else if (!vh) requestAnimationFrame(() => { code.scrollTop = Math.max(0, top - code.clientHeight / 3); });
   }
 
   return { el, update };

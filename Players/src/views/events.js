@@ -61,6 +61,7 @@ export function createEventsView(p) {
   const pool = [];
   let scale = 1;
   let viewH = 600;
+  let spacerH = 0;
 
   function count() { return filtered ? filtered.length : ix.n; }
   function stepAt(pos) { return filtered ? filtered[pos] : pos; }
@@ -105,6 +106,7 @@ export function createEventsView(p) {
     const total = count() * ROW;
     const h2 = Math.min(total, MAX_SCROLL);
     spacer.style.height = h2 + "px";
+    spacerH = h2;
     scale = total > MAX_SCROLL ? (total - viewH) / Math.max(1, h2 - viewH) : 1;
     paint();
   }
@@ -117,14 +119,14 @@ export function createEventsView(p) {
     return r;
   }
 
-  function paint() {
+  function paint(scrollTop = scroller.scrollTop) {
     const n = count();
-    const vTop = scroller.scrollTop * scale;
+    const vTop = scrollTop * scale;
     const first = Math.max(0, Math.floor(vTop / ROW));
     const offset = vTop - first * ROW;
     const visible = Math.min(n - first, Math.ceil(viewH / ROW) + 2);
     while (pool.length < visible) { const r = rowEl(); pool.push(r); rowsBox.appendChild(r); }
-    rowsBox.style.transform = `translateY(${scroller.scrollTop - offset}px)`;
+    rowsBox.style.transform = `translateY(${scrollTop - offset}px)`;
     const cur = p.step;
     for (let i = 0; i < pool.length; i++) {
       const r = pool[i];
@@ -151,19 +153,20 @@ export function createEventsView(p) {
   }
 
   /** Scroll so that the current step's row is visible (centre it when far). */
-  function reveal(s, center) {
+  function reveal(s, center, scrollTop = scroller.scrollTop) {
     let pos = posOf(s);
     if (pos < 0 && filtered) pos = Math.max(0, lowerBound(filtered, s) - 1);
-    const vTop = scroller.scrollTop * scale;
+    const vTop = scrollTop * scale;
     const y = pos * ROW;
     if (center || y < vTop || y + ROW > vTop + viewH) {
-      scroller.scrollTop = Math.max(0, (y - viewH / 3) / scale);
+      scrollTop = Math.max(0, Math.min(spacerH - viewH, (y - viewH / 3) / scale));
+      scroller.scrollTop = scrollTop;
     }
-    paint();
+    paint(scrollTop);
   }
 
   scroller.addEventListener("scroll", () => paint(), { passive: true });
-  new ResizeObserver(() => { if (el.isConnected) layout(); }).observe(scroller);
+  new ResizeObserver(() => { if (el.isConnected && scroller.clientHeight) layout(); }).observe(scroller);
 
   function kv(k, v) { return h("div", { class: "kv" }, h("span", { class: "k", text: k }), h("span", { class: "v" }, v)); }
 
@@ -203,8 +206,9 @@ export function createEventsView(p) {
       requestAnimationFrame(() => { layout(); reveal(p.step, true); });
     },
     update(s) {
+      const st = scroller.scrollTop;   // read before any DOM write
       src.update(s);
-      reveal(s, false);
+      reveal(s, false, st);
       renderDetails(s);
     },
   };

@@ -8,12 +8,12 @@
  */
 import { h, replace, shorten } from "ts/dom.js";
 import { createSourcePanel } from "ts/source-panel.js";
-import { nowSentence, valueNode, typeChip, argsText, reprOf, isErrorStep } from "ts/describe.js";
+import { nowSentence, valueNode, typeChip, argsText, reprOf, typeOf, typeClass, isErrorStep } from "ts/describe.js";
 import { upperBound } from "ts/bsearch.js";
 
 const MAX_STACK = 40;       // frames shown in the call stack
-const PILL_WINDOW = 6;      // pills shown each side of "now" per variable
-const HISTORY_FRAMES = 3;   // frames of the stack that get a history block
+const PILL_WINDOW = 4;      // pills shown each side of "now" per variable
+const HISTORY_FRAMES = 2;   // frames of the stack that get a history block
 
 /** @param {import("ts/player.js").Player} p */
 export function createTextView(p) {
@@ -48,24 +48,18 @@ export function createTextView(p) {
       f.thread && ix.multiThread ? h("span", { class: "thread", text: `thread ${f.thread}` }) : null];
   }
 
-  function localsTable(fi, s, isTop) {
-    const rows = ix.localsAt(fi, s);
-    if (!rows.length) return h("div", { class: "muted small pad-s", text: "no locals yet" });
-    const sv = p.selectedVar;
-    return h("table", { class: "locals" }, h("tbody", null, rows.map((r) => {
-      const e = ix.events[r.step];
-      const selected = sv && sv.frame === fi && sv.name === r.name;
-      const prevT = ix.adjacentChange(fi, r.name, s, -1);
-      const nextT = ix.adjacentChange(fi, r.name, s, +1);
-      const changed = r.changedNow && isTop;
-      return h("tr", { class: (changed ? "changed" : "") + (selected ? " selected" : "") },
-        h("td", { class: "vname" }, h("button", { class: "var link", data: { selvar: r.name, frame: fi }, title: "Select (then , and . jump between its changes)", text: r.name }), r.isArg ? h("span", { class: "tag", text: "arg" }) : null),
-        h("td", { class: "vval" }, changed && e.type === "assign" && e.prev ? [valueNode(e.prev, 30), h("span", { class: "arrow", text: " → " })] : null, valueNode(r.value, 70)),
-        h("td", { class: "vnav" },
-          h("button", { class: "mini", disabled: prevT < 0, data: prevT >= 0 ? { jump: prevT } : null, title: "Previous change", "aria-label": `Previous change of ${r.name}`, text: "◀" }),
-          h("span", { class: "count", title: "changes so far", text: `×${r.count}` }),
-          h("button", { class: "mini", disabled: nextT < 0, data: nextT >= 0 ? { jump: nextT } : null, title: "Next change", "aria-label": `Next change of ${r.name}`, text: "▶" })));
-    })));
+  /** One locals row (a <tr>). */
+  function localRow(fi, s, r, changed, selected) {
+    const e = ix.events[r.step];
+    const prevT = ix.adjacentChange(fi, r.name, s, -1);
+    const nextT = ix.adjacentChange(fi, r.name, s, +1);
+    return h("tr", { class: (changed ? "changed" : "") + (selected ? " selected" : "") },
+      h("td", { class: "vname" }, h("button", { class: "var link", data: { selvar: r.name, frame: fi }, title: "Select (then , and . jump between its changes)", text: r.name }), r.isArg ? h("span", { class: "tag", text: "arg" }) : null),
+      h("td", { class: "vval" }, changed && e.type === "assign" && e.prev ? [valueNode(e.prev, 30), h("span", { class: "arrow", text: " → " })] : null, valueNode(r.value, 70)),
+      h("td", { class: "vnav" },
+        h("button", { class: "mini", disabled: prevT < 0, data: prevT >= 0 ? { jump: prevT } : null, title: "Previous change", "aria-label": `Previous change of ${r.name}`, text: "◀" }),
+        h("span", { class: "count", title: "changes so far", text: `×${r.count}` }),
+        h("button", { class: "mini", disabled: nextT < 0, data: nextT >= 0 ? { jump: nextT } : null, title: "Next change", "aria-label": `Next change of ${r.name}`, text: "▶" })));
   }
 
   function recentReturns(fi, s) {
@@ -86,42 +80,102 @@ export function createTextView(p) {
       c.unwind ? null : [" → ", valueNode(c.ret, 50)])));
   }
 
-  function renderStack(s) {
-    const stack = ix.stackAt(s, MAX_STACK + 1);
-    const total = stack.length > MAX_STACK ? ix.depthAt(s) : stack.length;
-    const cards = stack.slice(0, MAX_STACK).map((fi, i) => {
-      const f = ix.frames[fi];
-      const e = ix.events[s];
-      let tag = i === 0 ? "current" : "caller";
-      if (i === 0 && e.type === "return") tag = e.unwind ? "raised" : "returning";
-      if (i === 0 && e.type === "exception") tag = "raising";
-      return h("div", { class: `frame ${i === 0 ? "top" : ""} tag-${tag}` },
-        h("div", { class: "frame-head" }, frameTitle(fi, s), h("span", { class: "frame-tag", text: tag }),
-          h("span", { class: "frame-line", text: i === 0 ? `line ${ix.lineAt(s)}` : "" })),
-        i < 4 ? localsTable(fi, s, i === 0) : null,
-        i === 0 ? recentReturns(fi, s) : null);
-    });
-    if (total > MAX_STACK) cards.push(h("div", { class: "muted small pad-s", text: `… ${total - MAX_STACK} more frames below` }));
-    replace(stackBody, cards);
+  // Cards are cached per frame and rows per variable; a row is rebuilt only
+  // when its signature changes, so most steps touch a handful of nodes.
+  const stackCache = new Map();   // fi -> card
+  const histCache = new Map();    // fi -> block
+  let stackList = [];
+  let histList = [];
+
+  function card(fi, s) {
+    let c = stackCache.get(fi);
+    if (c) return c;
+    const tagEl = h("span", { class: "frame-tag" });
+    const lineEl = h("span", { class: "frame-line" });
+    const tbody = h("tbody");
+    const table = h("table", { class: "locals" }, tbody);
+    const empty = h("div", { class: "muted small pad-s", text: "no locals yet" });
+    const retBox = h("div");
+    const el = h("div", { class: "frame" }, h("div", { class: "frame-head" }, frameTitle(fi, s), tagEl, lineEl), table, empty, retBox);
+    c = { el, tagEl, lineEl, tbody, table, empty, retBox, rows: new Map(), list: [], retSig: "", cls: "" };
+    stackCache.set(fi, c);
+    return c;
   }
 
-  function pills(fi, name, s) {
+  function renderStack(s) {
+    const stack = ix.stackAt(s, MAX_STACK + 1);
+    const e = ix.events[s];
+    const sv = p.selectedVar;
+    const els = [];
+    stack.slice(0, MAX_STACK).forEach((fi, i) => {
+      const top = i === 0;
+      let tag = top ? "current" : "caller";
+      if (top && e.type === "return") tag = e.unwind ? "raised" : "returning";
+      if (top && e.type === "exception") tag = "raising";
+      const c = card(fi, s);
+      const cls = `frame ${top ? "top" : ""} tag-${tag}`;
+      if (c.cls !== cls) { c.el.className = cls; c.tagEl.textContent = tag; c.cls = cls; }
+      c.lineEl.textContent = top ? `line ${ix.lineAt(s)}` : "";
+      const rows = i < 4 ? ix.localsAt(fi, s) : [];
+      const trs = rows.map((r) => {
+        const changed = r.changedNow && top;
+        const selected = !!(sv && sv.frame === fi && sv.name === r.name);
+        const sig = `${r.step}|${changed}|${selected}`;
+        let row = c.rows.get(r.name);
+        if (!row || row.sig !== sig) { row = { el: localRow(fi, s, r, changed, selected), sig }; c.rows.set(r.name, row); }
+        return row.el;
+      });
+      if (!sameList(trs, c.list)) { replace(c.tbody, trs); c.list = trs; }
+      c.table.hidden = !trs.length;
+      c.empty.hidden = trs.length > 0 || i >= 4;
+      const retSig = top ? childrenSig(fi, s) : "";
+      if (retSig !== c.retSig) { c.retSig = retSig; replace(c.retBox, top ? recentReturns(fi, s) : null); }
+      els.push(c.el);
+    });
+    if (stack.length > MAX_STACK) els.push(h("div", { class: "muted small pad-s", text: `… ${ix.depthAt(s) - MAX_STACK} more frames below` }));
+    if (!sameList(els, stackList)) { replace(stackBody, els); stackList = els; }
+    if (stackCache.size > 300) { stackCache.clear(); stackList = []; }
+  }
+
+  /** Signature of the "recently returned" list of a frame at s. */
+  function childrenSig(fi, s) {
+    const ch = ix.frames[fi].children;
+    let lo = 0; let hi = ch.length;
+    while (lo < hi) { const m = (lo + hi) >>> 1; if (ix.frames[ch[m]].callSeq <= s) lo = m + 1; else hi = m; }
+    let ended = 0;
+    for (let k = lo - 1; k >= 0 && k >= lo - 4; k--) if (ix.frames[ch[k]].endSeq >= 0 && ix.frames[ch[k]].endSeq <= s) ended++;
+    return `${lo}:${ended}`;
+  }
+
+  function sameList(a, b) {
+    if (a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+    return true;
+  }
+
+  /** A value pill: one element (cheap to lay out), coloured by type. */
+  function pill(v, step, extra, title) {
+    const t = typeOf(v);
+    return h("button", { class: `pill val t-${typeClass(t)}${extra}`, data: { jump: step }, title: `${reprOf(v)}\n${title}${t ? ` · ${t}` : ""}`, text: shorten(reprOf(v), 24) });
+  }
+
+  function pills(fi, name, s, k) {
     const a = ix.changesOf(fi, name);
     const f = ix.frames[fi];
-    const k = upperBound(a, s);           // changes so far
     const argV = f.args[name];
     const items = [];
-    if (argV !== undefined && f.callSeq <= s) items.push(h("button", { class: "pill arg" + (k === 0 ? " now" : ""), data: { jump: f.callSeq }, title: `argument (step ${f.callSeq})` }, h("span", { class: "ptag", text: "arg" }), valueNode(argV, 24)));
+    if (argV !== undefined && f.callSeq <= s) items.push(pill(argV, f.callSeq, " arg" + (k === 0 ? " now" : ""), `argument (step ${f.callSeq})`));
     const lo = Math.max(0, k - PILL_WINDOW); const hi = Math.min(a.length, k + PILL_WINDOW);
     if (lo > 0) items.push(h("button", { class: "pill more", data: { jump: a[0] }, title: "Go to the first change", text: `⋯ ${lo} earlier` }));
     for (let i = lo; i < hi; i++) {
       const st = a[i];
       const e = ix.events[st];
-      const cls = ["pill"];
-      if (i === k - 1) cls.push("now");
-      if (st > s) cls.push("future");
-      if (e.mutation) cls.push("mut");
-      items.push(h("button", { class: cls.join(" "), data: { jump: st }, title: `step ${st}, line ${e.line}${e.mutation ? " (in-place change)" : ""}` }, e.deleted ? h("span", { class: "ptag", text: "del" }) : valueNode(e.value, 24)));
+      let cls = "";
+      if (i === k - 1) cls += " now";
+      if (i >= k) cls += " future";
+      if (e.mutation) cls += " mut";
+      if (e.deleted) items.push(h("button", { class: "pill more" + cls, data: { jump: st }, title: `deleted (step ${st})`, text: "del" }));
+      else items.push(pill(e.value, st, cls, `step ${st}, line ${e.line}${e.mutation ? " (in-place change)" : ""}`));
     }
     if (hi < a.length) items.push(h("button", { class: "pill more", data: { jump: a[a.length - 1] }, title: "Go to the last change", text: `${a.length - hi} later ⋯` }));
     return items;
@@ -129,26 +183,48 @@ export function createTextView(p) {
 
   function renderHistory(s) {
     const stack = ix.stackAt(s, HISTORY_FRAMES);
-    const blocks = stack.map((fi) => {
+    const sv = p.selectedVar;
+    const els = stack.map((fi) => {
       const f = ix.frames[fi];
-      const names = [...Object.keys(f.args)];
-      for (const n of f.vars.keys()) if (!names.includes(n)) names.push(n);
-      const rows = names.filter((n) => f.args[n] !== undefined || (f.vars.get(n) ?? []).length).map((n) =>
-        h("div", { class: "hist-row" + (p.selectedVar && p.selectedVar.frame === fi && p.selectedVar.name === n ? " selected" : "") },
-          h("button", { class: "var link hist-name", data: { selvar: n, frame: fi }, text: n }),
-          h("div", { class: "pills" }, pills(fi, n, s))));
-      return h("div", { class: "hist-block" }, h("div", { class: "hist-head" }, frameTitle(fi, s)), rows.length ? rows : h("div", { class: "muted small pad-s", text: "no variables" }));
+      let b = histCache.get(fi);
+      if (!b) {
+        const rowsBox = h("div");
+        const empty = h("div", { class: "muted small pad-s", text: "no variables yet" });
+        b = { el: h("div", { class: "hist-block" }, h("div", { class: "hist-head" }, frameTitle(fi, s)), rowsBox, empty), rowsBox, empty, rows: new Map(), list: [] };
+        histCache.set(fi, b);
+      }
+      const names = Object.keys(f.args);
+      for (const n of f.vars.keys()) if (f.args[n] === undefined) names.push(n);
+      const list = [];
+      for (const n of names) {
+        const k = upperBound(ix.changesOf(fi, n), s);
+        if (k === 0 && (f.args[n] === undefined || f.callSeq > s)) continue;   // not bound yet
+        const selected = !!(sv && sv.frame === fi && sv.name === n);
+        const sig = `${k}|${selected}`;
+        let row = b.rows.get(n);
+        if (!row || row.sig !== sig) {
+          row = { sig, el: h("div", { class: "hist-row" + (selected ? " selected" : "") },
+            h("button", { class: "var link hist-name", data: { selvar: n, frame: fi }, text: n }),
+            h("div", { class: "pills" }, pills(fi, n, s, k))) };
+          b.rows.set(n, row);
+        }
+        list.push(row.el);
+      }
+      if (!sameList(list, b.list)) { replace(b.rowsBox, list); b.list = list; }
+      b.empty.hidden = list.length > 0;
+      return b.el;
     });
-    replace(histBody, blocks);
+    if (!sameList(els, histList)) { replace(histBody, els); histList = els; }
+    if (histCache.size > 300) { histCache.clear(); histList = []; }
   }
 
   function update(s) {
+    src.update(s);   // first: it reads scroll metrics while layout is clean
     const e = ix.events[s];
     replace(nowChip, typeChip(isErrorStep(ix, s) && e.type === "return" ? "exception" : e.type));
     replace(nowText, ...nowSentence(ix, s));
     nowCard.classList.toggle("error", isErrorStep(ix, s));
     nowMeta.textContent = `step ${s} · depth ${ix.depthAt(s) > 999 ? "999+" : ix.depthAt(s)}${typeof e.ts === "number" ? ` · ${(e.ts / 1e6).toFixed(2)} ms` : ""}`;
-    src.update(s);
     renderStack(s);
     renderHistory(s);
   }
