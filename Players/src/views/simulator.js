@@ -71,6 +71,10 @@ export function createSimulatorView(p) {
     };
     const nodeEl = (nd, depth, parentId) => {
       const id = String(nd.id);
+      // deepest node for each line of its range: register before the
+      // children so that they overwrite their parent
+      const a = nd.lineno ?? 0; const b = Math.min(nd.end_lineno ?? a, a + 2000);
+      for (let l = a; l <= b; l++) lineNode.set(l, id);
       const text = lineText(file, nd.lineno) || `${nd.subkind ?? nd.kind} (line ${nd.lineno})`;
       const multi = (nd.end_lineno ?? nd.lineno) > nd.lineno;
       let e;
@@ -88,9 +92,6 @@ export function createSimulatorView(p) {
       }
       els.set(id, e);
       parentOf.set(id, parentId);
-      // deepest node for each line of its range (children overwrite parents)
-      const a = nd.lineno ?? 0; const b = Math.min(nd.end_lineno ?? a, a + 2000);
-      if (nd.kind !== "function" || !fnode || nd !== fnode) for (let l = a; l <= b; l++) lineNode.set(l, id);
       return e;
     };
     let root;
