@@ -31,6 +31,8 @@ def traces_dir(tmp_path_factory):
     for n, name in ((1000, "gen-small"), (10_000, "gen-10k"), (100_000, "gen-100k")):
         p = d / ("%s.json" % name)
         p.write_text(json.dumps(gen_trace.generate(n), separators=(",", ":")))
+    (d / "edge-deep.json").write_text(json.dumps(gen_trace.generate_deep(3000)))
+    (d / "edge-threads.json").write_text(json.dumps(gen_trace.generate_threads()))
     return d
 
 

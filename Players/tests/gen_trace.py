@@ -314,3 +314,86 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+DEEP_FILE = "/home/dev/demo/gen/deep.py"
+DEEP_SOURCE = '''def down(n):
+    if n == 0:
+        return 0
+    return down(n - 1) + 1
+
+down(DEPTH)
+'''
+
+
+def generate_deep(depth: int = 3000) -> dict:
+    """A 0.1-style trace (no file/frame_id/parent_seq) of deep recursion,
+    cut short while unwinding (a partial trace: later returns are missing)."""
+    ev: list[dict] = []
+
+    def add(d, **kw):
+        e = {"seq": len(ev), "ts": len(ev) * 1000, "depth": d}
+        e.update(kw)
+        ev.append(e)
+
+    add(1, type="call", func="<module>", line=0, args={})
+    add(1, type="line", line=6, func="<module>")
+    for k in range(depth + 1):
+        n = depth - k
+        add(k + 2, type="call", func="down", line=1, args={"n": val(n)})
+        add(k + 2, type="line", line=2, func="down")
+        if n == 0:
+            add(k + 2, type="branch", node_id="down.if2", line=3, taken="if")
+            add(k + 2, type="line", line=3, func="down")
+        else:
+            add(k + 2, type="line", line=4, func="down")
+    # unwind half of the frames, then stop (partial)
+    for k in range(depth + 1, depth // 2, -1):
+        add(k + 1, type="return", value=val(depth + 1 - k), line=4 if k != depth + 1 else 3, func="down")
+    # a line event in an outer frame without the matching returns: depth resync
+    add(depth // 2 - 1, type="line", line=4, func="down")
+    structure = [
+        node("down", "function", 1, 4, None, name="down", params=["n"]),
+        node("down.if2", "branch", 2, 3, "down", "if"),
+        node("down.if2.s3", "statement", 3, 3, "down.if2", "Return"),
+        node("down.s4", "statement", 4, 4, "down", "Return"),
+        node("s6", "statement", 6, 6, None, "Expr"),
+    ]
+    return {"version": "0.1", "trace_id": "deep", "structure_ref": "structure.json",
+            "session": {"kind": "script", "granularity": "line", "entry": DEEP_FILE + ":<module>", "source": DEEP_SOURCE,
+                        "sources_by_file": {DEEP_FILE: DEEP_SOURCE}, "redaction": {"key_rules": []},
+                        "structure_by_file": {DEEP_FILE: structure}},
+            "events": ev}
+
+
+def generate_threads() -> dict:
+    """A 0.2 trace with two interleaved threads and a generator suspended in
+    one thread and resumed in the other."""
+    ev: list[dict] = []
+    fid = {"main": 1, "worker": 2, "gen": 3}
+
+    def add(th, frame, func, depth, type_, line, **kw):
+        e = {"seq": len(ev), "ts": len(ev) * 1000, "depth": depth, "type": type_}
+        e.update(kw)
+        e.update({"line": line, "file": FILE, "func": func, "parent_seq": None, "frame_id": frame, "thread": th})
+        ev.append(e)
+
+    add(1, fid["main"], "main", 1, "call", 30, args={})
+    add(1, fid["main"], "main", 1, "line", 31)
+    add(2, fid["worker"], "work", 1, "call", 12, args={"items": val([1, 2]), "label": val("w")})
+    add(1, fid["gen"], "gen", 2, "call", 8, args={"k": val(2)})
+    add(2, fid["worker"], "work", 1, "line", 13)
+    add(1, fid["gen"], "gen", 2, "line", 9)
+    add(1, fid["gen"], "gen", 2, "yield", 10, value=val(0))
+    add(2, fid["worker"], "work", 1, "assign", 13, var="total", scope="local", value=val(0), prev=None, change_index=0)
+    add(2, fid["gen"], "gen", 2, "resume", 10)
+    add(2, fid["gen"], "gen", 2, "line", 9)
+    add(2, fid["gen"], "gen", 2, "return", 9, value=val(None))
+    add(1, fid["main"], "main", 1, "assign", 31, var="probe", scope="local", value=val(XSS), prev=None, change_index=0)
+    add(2, fid["worker"], "work", 1, "gap", 14, reason="max-events", dropped=1000)
+    add(2, fid["worker"], "work", 1, "return", 23, value=val(3))
+    add(1, fid["main"], "main", 1, "return", 38, value=val(None))
+    return {"version": "0.2", "trace_id": "threads", "structure_ref": "structure.json", "events": ev,
+            "session": {"kind": "script", "granularity": "line", "entry": FILE + ":<module>", "source": SOURCE,
+                        "sources_by_file": {FILE: SOURCE}, "structure_by_file": {FILE: STRUCTURE},
+                        "partial": True, "partial_reason": "max-events"}}

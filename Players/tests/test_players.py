@@ -255,3 +255,25 @@ def test_screenshots(page, theme):
         page.shot("%s-%s" % (name, theme))
     page.js("localStorage.removeItem('tracesnap-theme')")
     assert page.errors() == []
+
+
+@pytest.mark.parametrize("view", VIEWS)
+def test_edge_traces(page, view):
+    """Deep recursion in a 0.1 trace cut short while unwinding, and a 0.2
+    trace with two threads and a generator resumed on another thread."""
+    page.open("?trace=edge-deep&view=%s&step=0" % view)
+    n = page.js("return window.__tracesnap.events")
+    for s in (n // 4, n // 2, n - 3, n - 1, 5):
+        page.js("window.__tracesnap.go(arguments[0])", s)
+    page.js("window.__tracesnap.go(arguments[0])", n // 2)
+    if view == "text":
+        assert "more frames below" in page.text()
+    if view == "graph":
+        assert page.js("return document.querySelectorAll('.cg-edge.self').length") == 1
+        assert "3001 deep" in page.js("return document.getElementById('call-graph').textContent")
+    assert page.errors() == []
+    page.open("?trace=edge-threads&view=%s&step=0" % view)
+    for s in range(page.js("return window.__tracesnap.events")):
+        page.key("ArrowRight")
+    assert page.js("return window.__xss === undefined")
+    assert page.errors() == []
