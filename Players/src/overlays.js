@@ -63,7 +63,13 @@ export function openSearch(player) {
     const sc = scope.value;
     const t0 = performance.now();
     let total = 0;
-    const add = (step, kind, text) => { total++; if (hits.length < LIMIT) hits.push({ step, kind, text }); };
+    const seen = new Set();
+    const add = (step, kind, text) => {
+      if (seen.has(step)) return;
+      seen.add(step);
+      total++;
+      if (hits.length < LIMIT) hits.push({ step, kind, text });
+    };
     if (sc === "all" || sc === "func") {
       for (const node of ix.fnodes.values()) {
         if (node.synthetic || node.ext) continue;
