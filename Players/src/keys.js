@@ -56,7 +56,7 @@ export function installKeys(player) {
       case "ArrowLeft": if (ev.shiftKey) p.stepOver(-1); else p.stepBy(-1); break;
       case "Home": p.pause(); p.go(0, { push: true }); break;
       case "End": p.pause(); p.go(p.ix.n - 1, { push: true }); break;
-      case " ": if (ev.target && ev.target.tagName === "BUTTON") { handled = false; break; } p.toggle(); break;
+      case " ": p.toggle(); break;   // even when a button has focus (Enter activates buttons)
       case "u": p.stepOut(-1); break;
       case "o": p.stepOut(1); break;
       case "x": p.nextException(1); break;

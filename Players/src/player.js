@@ -5,7 +5,10 @@
  * their own notion of "now".
  */
 import { readRoute, writeRoute } from "ts/route.js";
-import { loadTrace } from "ts/load.js";
+import { loadTrace, indexFromText } from "ts/load.js";
+
+/** traceId of a trace opened from a local file. */
+const LOCAL = "\u0000local";
 import { isErrorStep } from "ts/describe.js";
 
 /** Steps per second for each speed (index = speed setting). */
@@ -50,8 +53,15 @@ export class Player {
 
   async _applyRoute() {
     const r = readRoute();
+    // an exported page has no library and no recorder
+    if (this.shell.exportMode && (r.view === "home" || r.view === "record")) r.view = "text";
     const traceViews = r.view !== "home" && r.view !== "record";
-    if (traceViews && (r.trace || this.shell.exportMode)) {
+    if (traceViews && !r.trace && this.ix && this.traceId === LOCAL) {
+      // a file opened from disk: kept in memory only
+      this.view = r.view;
+      this._mount(r.view);
+      this.go(r.step === null ? 0 : r.step, { force: true, url: false });
+    } else if (traceViews && (r.trace || this.shell.exportMode)) {
       const id = r.trace || "inline";
       if (!this.ix || this.traceId !== id) {
         const ok = await this.load(id);
@@ -95,6 +105,27 @@ export class Player {
     }
   }
 
+  /**
+   * Open a trace file chosen from disk (no server involved). It lives in
+   * memory only, so the URL carries the view and step but no trace id.
+   * @param {File} file
+   */
+  async openLocal(file) {
+    this.pause();
+    this.shell.showLoading(`Reading ${file.name}…`);
+    try {
+      const ix = indexFromText(await file.text());
+      this.ix = ix; this.traceId = LOCAL; this.views.clear(); this.selectedVar = null;
+      this.shell.traceLoaded(this);
+      this.view = "text";
+      writeRoute({ view: "text", trace: "", step: 0 }, true);
+      this._mount("text");
+      this.go(0, { force: true, url: false });
+    } catch (err) {
+      this.shell.showError(`${file.name} could not be opened`, err && err.message ? err.message : String(err), true);
+    }
+  }
+
   /** Create (once per trace) and show a view. */
   _mount(name) {
     let v = this.views.get(name);
@@ -114,7 +145,7 @@ export class Player {
     const needsTrace = name !== "home" && name !== "record";
     if (needsTrace && !this.ix) { writeRoute({ view: name, trace: this.traceId, step: this.step }, push); this.applyRoute(); return; }
     if (!needsTrace) this.pause();
-    writeRoute({ view: name, trace: this.ix ? this.traceId : "", step: this.ix ? this.step : null }, push);
+    writeRoute({ view: name, trace: this.ix ? this.urlTrace() : "", step: this.ix ? this.step : null }, push);
     this._mount(name);
     if (needsTrace) this.go(this.step, { force: true, url: false });
   }
@@ -145,11 +176,14 @@ export class Player {
   }
 
   _scheduleUrl(push) {
-    const r = { trace: this.traceId, view: this.view, step: this.step };
+    const r = { trace: this.urlTrace(), view: this.view, step: this.step };
     if (push) { clearTimeout(this._urlTimer); writeRoute(r, true); return; }
     clearTimeout(this._urlTimer);
-    this._urlTimer = setTimeout(() => writeRoute({ trace: this.traceId, view: this.view, step: this.step }, false), 250);
+    this._urlTimer = setTimeout(() => writeRoute({ trace: this.urlTrace(), view: this.view, step: this.step }, false), 250);
   }
+
+  /** The trace id to put in URLs ("" for a local file or an exported page). */
+  urlTrace() { return this.traceId === LOCAL || this.traceId === "inline" ? "" : this.traceId; }
 
   /** Relative step. */
   stepBy(d) { this.pause(); this.go(this.step + d); }

@@ -80,7 +80,7 @@ export function createShell(root) {
     },
     traceLoaded(p) {
       const ix = p.ix;
-      const name = ix.traceId || p.traceId;
+      const name = ix.traceId || p.urlTrace() || "trace";
       replace(title, h("span", { class: "tt-name", title: ix.session.entry ? String(ix.session.entry) : name, text: name }),
         h("span", { class: "tt-meta", text: `${ix.n.toLocaleString()} events · ${ix.files.length > 1 ? ix.files.length + " files" : basename(ix.primaryFile)}${ix.session.partial ? " · partial" : ""}` }));
       document.title = `${name} — tracesnap`;
@@ -96,7 +96,7 @@ export function createShell(root) {
         a.classList.toggle("active", v === name);
         const t = TABS.find((x) => x.view === v);
         a.classList.toggle("disabled", t.needsTrace && !p.ix);
-        a.setAttribute("href", routeUrl({ view: v, trace: p.ix ? p.traceId : "", step: p.ix ? p.step : null }));
+        a.setAttribute("href", routeUrl({ view: v, trace: p.ix ? p.urlTrace() : "", step: p.ix ? p.step : null }));
         if (v === name) a.setAttribute("aria-current", "page"); else a.removeAttribute("aria-current");
       }
       const traceView = name !== "home" && name !== "record";
@@ -121,7 +121,7 @@ export function createShell(root) {
     speedChanged(i) { transport?.speedChanged(i); },
     /** Keep tab hrefs pointing at the current step (for middle-click / copy link). */
     stepChanged(p) {
-      for (const [v, a] of tabEls) a.setAttribute("href", routeUrl({ view: v, trace: p.ix ? p.traceId : "", step: p.ix ? p.step : null }));
+      for (const [v, a] of tabEls) a.setAttribute("href", routeUrl({ view: v, trace: p.ix ? p.urlTrace() : "", step: p.ix ? p.step : null }));
     },
   };
   return api;

@@ -277,3 +277,24 @@ def test_edge_traces(page, view):
         page.key("ArrowRight")
     assert page.js("return window.__xss === undefined")
     assert page.errors() == []
+
+
+def test_open_local_file(page, tmp_path):
+    import json as _json
+    import gen_trace
+    p = tmp_path / "local.json"
+    p.write_text(_json.dumps(gen_trace.generate(300)))
+    page.open("")
+    page.d.find_element(By.ID, "open-file").send_keys(str(p))
+    page.wait(lambda: page.js("return window.__tracesnap.events") > 300 and page.js("return window.__tracesnap.view") == "text", msg="local trace")
+    page.key("ArrowRight")
+    page.key("2")
+    assert page.js("return window.__tracesnap.view") == "simulator"
+    assert page.step == 1
+    assert "trace=" not in page.d.current_url
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    page.open("")
+    page.d.find_element(By.ID, "open-file").send_keys(str(bad))
+    page.wait(lambda: page.js("return !!document.getElementById('load-error')"), msg="error")
+    assert "not valid JSON" in page.js("return document.getElementById('load-error').innerText")

@@ -14,7 +14,7 @@ import { createSourcePanel } from "ts/source-panel.js";
 import { argsText, reprOf, valueNode } from "ts/describe.js";
 import { upperBound } from "ts/bsearch.js";
 
-const W = 188, H = 56, XGAP = 56, YGAP = 110;
+const W = 188, H = 54, XGAP = 76, YGAP = 92;
 const CHAR_W = 6.7;   // approx. width of an 11px monospace character
 const LIST_WINDOW = 60;
 
@@ -104,13 +104,14 @@ export function createGraphView(p) {
     let d, lx, ly;
     if (e.from === e.to) {
       const x = A.x + W, y = A.y;
-      d = `M${x} ${y + 16} C${x + 70} ${y - 26}, ${x + 70} ${y + H + 26}, ${x} ${y + H - 16}`;
-      lx = x + 58; ly = y + H / 2 - 6;
+      d = `M${x} ${y + 14} C${x + 56} ${y - 20}, ${x + 56} ${y + H + 20}, ${x} ${y + H - 14}`;
+      lx = x - 20; ly = y + H + 18;
     } else if (B.layer > A.layer) {
       const x1 = A.x + W / 2, y1 = A.y + H, x2 = B.x + W / 2, y2 = B.y;
       const my = (y1 + y2) / 2;
       d = `M${x1} ${y1} C${x1} ${my}, ${x2} ${my}, ${x2} ${y2 - 2}`;
-      lx = (x1 + x2) / 2; ly = my - 12;
+      // near the callee, so that the labels of a fan-out spread out
+      lx = x2 + (x1 - x2) * 0.22; ly = y2 - 30;
     } else {
       // back edge or same layer: curve out to the side
       const x1 = A.x + W, y1 = A.y + H / 2, x2 = B.x + W, y2 = B.y + H / 2;
@@ -321,7 +322,7 @@ export function createGraphView(p) {
   return {
     el,
     update,
-    show() { requestAnimationFrame(() => { if (!fitted) { fitted = true; fit(); if (view.k < 0.45) { view.k = 0.8; apply(); } } ensureVisible(ix.frames[ix.frameOf[p.step]].key); }); },
+    show() { requestAnimationFrame(() => { if (!fitted) { fitted = true; fit(); if (view.k < 0.85) { view.k = 0.85; apply(); } } ensureVisible(ix.frames[ix.frameOf[p.step]].key); }); },
     onKey(ev) {
       if (ev.key === "+" || ev.key === "=") { zoomBy(1.25); return true; }
       if (ev.key === "-") { zoomBy(1 / 1.25); return true; }

@@ -25,13 +25,17 @@ export function createHomeView(p) {
     tip("2", "Open", ["Pick a trace below. Every view keeps the step when you switch."]),
     tip("3", "Travel", ["Step with ", h("kbd", { text: "←" }), h("kbd", { text: "→" }), ", play with ", h("kbd", { text: "Space" }), ", press ", h("kbd", { text: "?" }), " for all keys."]));
   const tipsBtn = h("button", { class: "btn small", text: hidden ? "Show tips" : "Hide tips" });
+  const fileInput = h("input", { type: "file", accept: ".json,application/json", id: "open-file", class: "visually-hidden", tabindex: -1, "aria-hidden": "true" });
+  const fileBtn = h("button", { class: "btn small", title: "Open a trace .json from this computer (it is not added to the library)", text: "Open a file…" });
+  fileBtn.addEventListener("click", () => fileInput.click());
+  fileInput.addEventListener("change", () => { const f = fileInput.files && fileInput.files[0]; if (f) p.openLocal(f); fileInput.value = ""; });
   tipsBtn.addEventListener("click", () => {
     tipsBody.hidden = !tipsBody.hidden;
     tipsBtn.textContent = tipsBody.hidden ? "Show tips" : "Hide tips";
     try { localStorage.setItem(TIPS_KEY, tipsBody.hidden ? "1" : "0"); } catch { /* ignore */ }
   });
   const el = h("div", { class: "view view-home" }, h("div", { class: "home-wrap" },
-    h("div", { class: "home-hero" }, h("div", null, h("h1", { text: "Your recordings" }), h("p", { class: "muted", text: "Record a Python program once, then travel through it forwards and backwards." })), tipsBtn),
+    h("div", { class: "home-hero" }, h("div", null, h("h1", { text: "Your recordings" }), h("p", { class: "muted", text: "Record a Python program once, then travel through it forwards and backwards." })), h("div", { class: "hero-btns" }, fileBtn, fileInput, tipsBtn)),
     tipsBody,
     h("section", { class: "panel lib-panel" },
       h("div", { class: "lib-controls" }, search, project, sort, count),
