@@ -88,8 +88,10 @@ export function nowSentence(ix, s) {
       const parent = ix.frames[fi].parent;
       return ["Entered ", fn(), ...a, parent >= 0 ? [" from ", h("code", { class: "fn", text: ix.frameLabel(parent) })] : ""];
     }
-    case "line":
-      return ["Running line ", h("b", { text: String(line) }), " in ", fn()];
+    case "line": {
+      const code = ix.sourceLine(ix.fileAt(s), line);
+      return ["About to run line ", h("b", { text: String(line) }), " in ", fn(), code ? [": ", h("code", { class: "src-snippet", text: shorten(code, 70) })] : ""];
+    }
     case "assign": {
       const v = h("code", { class: "var", text: String(e.var ?? "?") });
       if (e.deleted) return ["Deleted ", v, " in ", fn()];

@@ -487,6 +487,14 @@ export class TraceIndex {
     return k > 0 ? a[k - 1] : a[0];
   }
 
+  /** One source line, trimmed ("" when unknown); lines are split lazily once per file. */
+  sourceLine(file, n) {
+    this._lines ??= new Map();
+    let a = this._lines.get(file);
+    if (!a) { a = this.source(file).split(/\r\n|\r|\n/); this._lines.set(file, a); }
+    return (a[n - 1] ?? "").trim();
+  }
+
   /** Source text of a file ("" when unknown). */
   source(file) { return this.sources.get(file) ?? ""; }
 

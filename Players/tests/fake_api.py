@@ -107,6 +107,17 @@ class FakeServer:
             self.library.add_file(p.name.replace(".trace.json", ""), p, project="examples")
         self.library.add("corrupt", b'{"version": "0.1", "events": [ {"seq": 0', name="corrupt json")
         self.library.add("notatrace", b'[1, 2, 3]', name="not a trace")
+        # structurally odd but readable: the players must not throw on it
+        weird = {"version": "9.9", "events": [
+            None, 5, "x", {"type": "call"}, {"type": "assign", "var": {"x": 1}, "value": "plain string", "prev": 7},
+            {"type": "line", "line": "abc"}, {"type": "branch"}, {"type": "loop", "iteration": "z"},
+            {"type": "exception", "message": None}, {"type": "extcall", "target": 5, "status": "oops"},
+            {"type": "return", "value": {"repr": None}}, {"type": "return"}, {"type": "return", "depth": -4},
+            {"type": "yield"}, {"type": "resume", "frame_id": 99}, {"type": "gap"}, {"type": "mystery", "func": "<b>f</b>"},
+            {"type": "call", "func": 12, "args": [1, 2], "file": 3, "line": 1, "frame_id": {"a": 1}},
+            {"type": "line", "line": 2, "frame_id": {"a": 1}}],
+            "session": {"sources_by_file": {"/x.py": "print(1)\n"}, "structure_by_file": {"/x.py": [None, {"id": "f", "kind": "function"}]}, "entry": 5}}
+        self.library.add("weird", json.dumps(weird).encode(), name="weird")
         handler = self._handler()
         self.httpd = ThreadingHTTPServer(("127.0.0.1", port), handler)
         self.httpd.daemon_threads = True

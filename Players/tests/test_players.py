@@ -2,6 +2,8 @@
 against the test-only fake API server."""
 from __future__ import annotations
 
+import time
+
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -298,3 +300,21 @@ def test_open_local_file(page, tmp_path):
     page.d.find_element(By.ID, "open-file").send_keys(str(bad))
     page.wait(lambda: page.js("return !!document.getElementById('load-error')"), msg="error")
     assert "not valid JSON" in page.js("return document.getElementById('load-error').innerText")
+
+
+@pytest.mark.parametrize("view", VIEWS)
+def test_odd_trace_does_not_throw(page, view):
+    page.open("?trace=weird&view=%s&step=0" % view)
+    n = page.js("return window.__tracesnap.events")
+    for _ in range(n + 1):
+        page.key("ArrowRight")
+    page.key("x")
+    page.key("o"); page.key("u")
+    page.key("Home")
+    assert page.errors() == []
+def test_console_error_detection_works(page):
+    page.open("?trace=sample_program&view=text")
+    page.js("setTimeout(() => { throw new Error('boom') }, 0)")
+    time.sleep(0.3)
+    errs = page.errors()
+    assert errs and "boom" in errs[0]["message"]
