@@ -21,6 +21,7 @@ function key(k, shift) {
 function time(fn) { const t0 = performance.now(); fn(); void document.body.offsetHeight; document.querySelector('main').getBoundingClientRect(); return performance.now() - t0; }
 function run(name, count, fn) { const a = []; for (let i = 0; i < count; i++) a.push(time(() => fn(i))); out[name] = a; }
 window.__tracesnap.go(Math.floor(n / 2));
+void document.body.offsetHeight;
 run('forward', 40, () => key('ArrowRight'));
 run('backward', 40, () => key('ArrowLeft'));
 run('step_over', 20, (i) => key(i % 2 ? 'ArrowLeft' : 'ArrowRight', true));

@@ -108,6 +108,7 @@ export function createRecordView(p) {
     showErr("");
     replace(term); replace(result);
     termCard.hidden = false;
+    termCard.scrollIntoView({ block: "start", behavior: "smooth" });
     const body = { path: chosen.path };
     if (name.value.trim()) body.name = name.value.trim();
     const extra = redact.value.split(",").map((x) => x.trim()).filter(Boolean);
