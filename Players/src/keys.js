@@ -14,6 +14,7 @@ export const SHORTCUTS = [
   ["Shift + ← / →", "Step over (stay in this function)", null],
   ["u / o", "Step out: back to this call / on to its return", null],
   ["Home / End", "First / last step", null],
+  ["↑ / ↓", "Previous / next row that passes the filters (events view)", null],
   ["Space", "Play / pause", null],
   ["[ / ]", "Slower / faster", null],
   ["x / Shift+X", "Next / previous exception", null],

@@ -53,10 +53,29 @@ export async function loadTrace(id, progress = () => {}) {
     if (res.status === 404) throw new TraceError(`No trace with id "${id}"${detail ? ` (${detail})` : ""}. It may have been deleted.`);
     throw new TraceError(`The server could not load trace "${id}": ${res.status} ${detail || res.statusText}`);
   }
-  const text = await res.text();
+  const text = await readWithProgress(res, progress);
   progress(`Indexing ${(text.length / 1e6).toFixed(1)} MB…`);
   await tick();
   return indexFromText(text);
+}
+
+/** Read a response body as text, reporting download progress for big traces. */
+async function readWithProgress(res, progress) {
+  const total = Number(res.headers.get("Content-Length")) || 0;
+  if (!res.body || !res.body.getReader || total < 4e6) return res.text();
+  const reader = res.body.getReader();
+  const decoder = new TextDecoder();
+  const parts = [];
+  let got = 0; let last = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    got += value.length;
+    parts.push(decoder.decode(value, { stream: true }));
+    if (got - last > 4e6) { last = got; progress(`Downloading the trace… ${(got / 1e6).toFixed(0)} / ${(total / 1e6).toFixed(0)} MB`); }
+  }
+  parts.push(decoder.decode());
+  return parts.join("");
 }
 
 /** Let the browser paint a progress message. */

@@ -318,3 +318,31 @@ def test_console_error_detection_works(page):
     time.sleep(0.3)
     errs = page.errors()
     assert errs and "boom" in errs[0]["message"]
+
+
+def test_events_filters_and_row_keys(page):
+    page.open("?trace=sample_complex&view=events&step=0")
+    total = page.js("return document.getElementById('events-count').textContent")
+    assert "297" in total
+    # keep only call events
+    for t in ("return", "line", "assign", "branch", "loop", "exception", "extcall"):
+        page.d.find_element(By.CSS_SELECTOR, ".fchip[data-type=%s]" % t).click()
+    assert page.js("return document.getElementById('events-count').textContent").startswith("8 of")
+    page.key("ArrowDown")
+    s = page.step
+    assert page.js("return window.__tracesnap.step") == s and s > 0
+    assert page.js("return document.querySelector('.ev-row.current .chip').textContent") == "call"
+    page.key("ArrowDown")
+    assert page.step > s
+    page.key("ArrowUp")
+    assert page.step == s
+    # function filter
+    page.d.find_element(By.CSS_SELECTOR, ".fchip[data-type=line]").click()
+    page.d.find_element(By.ID, "filter-func").send_keys("categorize")
+    page.wait(lambda: "of 297" in page.js("return document.getElementById('events-count').textContent") and
+              page.js("return [...document.querySelectorAll('.ev-row:not(.ev-head) .c-fn')].filter(e => !e.closest('.ev-row').hidden).every(e => e.textContent === 'categorize')"), msg="function filter")
+    # the list is virtualised: far fewer rows than events
+    page.open("?trace=gen-100k&view=events&step=50000", timeout=60)
+    assert page.js("return document.querySelectorAll('.ev-row').length") < 80
+    assert page.js("return document.querySelector('.ev-row.current .c-step').textContent") == "50000"
+    assert page.errors() == []

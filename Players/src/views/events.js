@@ -65,6 +65,7 @@ export function createEventsView(p) {
 
   function count() { return filtered ? filtered.length : ix.n; }
   function stepAt(pos) { return filtered ? filtered[pos] : pos; }
+  function upperBoundF(step) { let lo = 0, hi = filtered.length; while (lo < hi) { const m = (lo + hi) >>> 1; if (filtered[m] <= step) lo = m + 1; else hi = m; } return lo; }
   function posOf(step) {
     if (!filtered) return step;
     const k = lowerBound(filtered, step);
@@ -204,6 +205,17 @@ export function createEventsView(p) {
     show() {
       if (!init) { init = true; refilter(); }
       requestAnimationFrame(() => { layout(); reveal(p.step, true); });
+    },
+    /** ↑ / ↓ move between the rows that pass the filters. */
+    onKey(ev) {
+      if (ev.key !== "ArrowDown" && ev.key !== "ArrowUp") return false;
+      const s = p.step;
+      let t;
+      if (!filtered) t = s + (ev.key === "ArrowDown" ? 1 : -1);
+      else if (ev.key === "ArrowDown") { const k = upperBoundF(s); t = k < filtered.length ? filtered[k] : -1; }
+      else { const k = lowerBound(filtered, s) - 1; t = k >= 0 ? filtered[k] : -1; }
+      if (t >= 0 && t < ix.n) { p.pause(); p.go(t); }
+      return true;
     },
     update(s) {
       const st = scroller.scrollTop;   // read before any DOM write
