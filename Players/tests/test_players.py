@@ -346,3 +346,42 @@ def test_events_filters_and_row_keys(page):
     assert page.js("return document.querySelectorAll('.ev-row').length") < 80
     assert page.js("return document.querySelector('.ev-row.current .c-step').textContent") == "50000"
     assert page.errors() == []
+
+
+def _inline_export(trace_text: str) -> str:
+    """Imitate `tracesnap export --html`: every module becomes a data: URL in
+    the import map, the stylesheets are inlined, the trace is embedded."""
+    import base64
+    import json as _json
+    import re
+    from pathlib import Path
+    root = Path(__file__).resolve().parent.parent
+    imports = {}
+    for p in sorted((root / "src").rglob("*.js")):
+        spec = "ts/" + p.relative_to(root / "src").as_posix()
+        imports[spec] = "data:text/javascript;base64," + base64.b64encode(p.read_bytes()).decode()
+    html = (root / "index.html").read_text()
+    html = re.sub(r'<script type="importmap">.*?</script>',
+                  lambda m: '<script type="importmap">%s</script>' % _json.dumps({"imports": imports}), html, flags=re.S)
+    html = re.sub(r'<link rel="stylesheet" href="([^"]+)">',
+                  lambda m: "<style>%s</style>" % (root / m.group(1)).read_text(), html)
+    inline = trace_text.replace("</", "<\\/")
+    return html.replace("</body>", '<script type="application/json" id="tracesnap-inline-trace">%s</script>\n</body>' % inline)
+
+
+def test_export_with_data_url_modules(page, tmp_path):
+    import json as _json
+    import gen_trace
+    out = tmp_path / "export.html"
+    out.write_text(_inline_export(_json.dumps(gen_trace.generate(500))))
+    page.d.get("about:blank")
+    page.d.get_log("browser")
+    page.d.get(out.as_uri() + "?view=graph&step=40")
+    page.wait(lambda: page.js("return !!(window.__tracesnap && window.__tracesnap.ready)"), msg="export ready")
+    assert page.js("return window.__tracesnap.view") == "graph"
+    assert page.step == 40
+    page.key("1")
+    page.key("ArrowRight")
+    assert page.step == 41
+    assert page.js("return window.__xss === undefined")
+    assert page.errors() == []
