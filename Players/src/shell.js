@@ -81,8 +81,14 @@ export function createShell(root) {
     traceLoaded(p) {
       const ix = p.ix;
       const name = ix.traceId || p.urlTrace() || "trace";
-      replace(title, h("span", { class: "tt-name", title: ix.session.entry ? String(ix.session.entry) : name, text: name }),
-        h("span", { class: "tt-meta", text: `${ix.n.toLocaleString()} events · ${ix.files.length > 1 ? ix.files.length + " files" : basename(ix.primaryFile)}${ix.session.partial ? " · partial" : ""}` }));
+      const ss = ix.session;
+      const bits = [`${ix.n.toLocaleString()} events`, ix.files.length > 1 ? `${ix.files.length} files` : basename(ix.primaryFile)];
+      const rq = ss.request && typeof ss.request === "object" ? ss.request : null;
+      if (rq) bits.push(`${rq.method ?? ""} ${rq.path ?? ""} → ${rq.status ?? "?"}${typeof rq.duration_ms === "number" ? ` in ${rq.duration_ms} ms` : ""}`);
+      if (typeof ss.exit_code === "number" && ss.exit_code !== 0) bits.push(`exit ${ss.exit_code}`);
+      const partial = ss.partial ? h("span", { class: "tt-partial", title: "The recording was cut short; the trace ends early.", text: `partial${ss.partial_reason ? ` (${ss.partial_reason})` : ""}` }) : null;
+      replace(title, h("span", { class: "tt-name", title: ss.entry ? String(ss.entry) : name, text: name }),
+        h("span", { class: "tt-meta" }, bits.join(" · "), partial ? " · " : null, partial));
       document.title = `${name} — tracesnap`;
       const nexc = ix.raises.length;
       excBtn.hidden = nexc === 0;

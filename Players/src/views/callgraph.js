@@ -35,7 +35,7 @@ export function createGraphView(p) {
   const zoomLabel = h("span", { class: "zoom-label", text: "100%" });
   const zbtn = (t, title, fn) => { const b = h("button", { class: "btn small", title, "aria-label": title, text: t }); b.addEventListener("click", fn); return b; };
   const controls = h("div", { class: "cg-controls" }, zbtn("−", "Zoom out (−)", () => zoomBy(1 / 1.25)), zoomLabel, zbtn("+", "Zoom in (+)", () => zoomBy(1.25)), zbtn("Fit", "Fit to view (0)", () => fit()),
-    zbtn("⤓ SVG", "Download the graph as SVG", () => download()));
+    zbtn("⤓ SVG", "Download the graph as SVG", () => download("svg")), zbtn("⤓ PNG", "Download the graph as PNG (2×)", () => download("png")));
   const stage = h("div", { class: "cg-stage" }, svg, controls);
   const statusLine = h("div", { class: "cg-status", id: "cg-status" });
   const panel = h("section", { class: "panel cg-panel" }, h("header", { class: "panel-head" }, h("h3", { text: "Call graph" }),
@@ -180,17 +180,44 @@ export function createGraphView(p) {
     }
   }
 
-  function download() {
+  /** Export the whole graph (not just the visible part) as SVG or PNG. */
+  function download(kind) {
     const clone = svg.cloneNode(true);
     clone.setAttribute("xmlns", "http://www.w3.org/2000/svg");
+    const w = Math.ceil(bbox.w), hgt = Math.ceil(bbox.h);
+    clone.setAttribute("width", String(w)); clone.setAttribute("height", String(hgt));
+    clone.setAttribute("viewBox", `${bbox.x} ${bbox.y} ${w} ${hgt}`);
+    clone.querySelector(".cg-vp").removeAttribute("transform");
     const cs = getComputedStyle(document.documentElement);
+    const v = (n) => cs.getPropertyValue(n).trim();
     const style = document.createElementNS("http://www.w3.org/2000/svg", "style");
-    style.textContent = `text{font-family:${cs.getPropertyValue("--font-mono")};font-size:11px} .cg-box{fill:#fff;stroke:#99a} .cg-edge{fill:none;stroke:#889} .cg-lbg{fill:#fff;opacity:.9}`;
+    style.textContent = `text{font-family:${v("--font-mono")};font-size:11px} .cg-title{font-size:13px;font-weight:700;fill:${v("--ev-call")}}
+      .cg-sub{fill:${v("--muted")}} .cg-box{fill:${v("--surface")};stroke:${v("--border-strong")}} .active .cg-box{fill:${v("--accent-line")};stroke:${v("--accent")}}
+      .cg-edge{fill:none;stroke:${v("--border-strong")};stroke-width:1.5} .cg-edge.on{stroke:${v("--accent")};stroke-width:2.6} .cg-edge.self{stroke-dasharray:5 3}
+      .cg-lbg{fill:${v("--surface")};stroke:${v("--border")}} .cg-l1{fill:${v("--ev-call")}} .cg-l2{fill:${v("--ev-return")}} .cg-label.empty{display:none}
+      .cg-arrowhead{fill:${v("--border-strong")}} .cg-rec{fill:${v("--ev-branch")};font-size:10px}`;
     clone.insertBefore(style, clone.firstChild);
-    const blob = new Blob([new XMLSerializer().serializeToString(clone)], { type: "image/svg+xml" });
-    const a = h("a", { href: URL.createObjectURL(blob), download: `${safeName(ix.traceId || p.traceId)}-callgraph-step${p.step}.svg` });
-    document.body.appendChild(a); a.click(); a.remove();
-    setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+    clone.insertBefore(h("svg:rect", { x: bbox.x, y: bbox.y, width: w, height: hgt, fill: v("--surface") }), style.nextSibling);
+    const text = new XMLSerializer().serializeToString(clone);
+    const base = `${safeName(ix.traceId || p.urlTrace())}-callgraph-step${p.step}`;
+    const save = (blob, ext) => {
+      const a = h("a", { href: URL.createObjectURL(blob), download: `${base}.${ext}` });
+      document.body.appendChild(a); a.click(); a.remove();
+      setTimeout(() => URL.revokeObjectURL(a.href), 2000);
+    };
+    const svgBlob = new Blob([text], { type: "image/svg+xml" });
+    if (kind === "svg") { save(svgBlob, "svg"); return; }
+    const img = new Image();
+    const url = URL.createObjectURL(svgBlob);
+    img.onload = () => {
+      const c = document.createElement("canvas");
+      c.width = w * 2; c.height = hgt * 2;
+      const g = c.getContext("2d");
+      g.scale(2, 2); g.drawImage(img, 0, 0);
+      URL.revokeObjectURL(url);
+      c.toBlob((b) => b && save(b, "png"), "image/png");
+    };
+    img.src = url;
   }
 
   // -------------------------------------------------------------- details

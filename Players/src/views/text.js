@@ -15,6 +15,27 @@ const MAX_STACK = 40;       // frames shown in the call stack
 const PILL_WINDOW = 4;      // pills shown each side of "now" per variable
 const HISTORY_FRAMES = 2;   // frames of the stack that get a history block
 
+const COLLAPSE_KEY = "tracesnap-collapsed";
+
+/** Make panels collapse when their header is clicked; remembered in localStorage. */
+function collapsible(panels) {
+  let state = {};
+  try { state = JSON.parse(localStorage.getItem(COLLAPSE_KEY) || "{}") || {}; } catch { state = {}; }
+  for (const [key, panel] of panels) {
+    const head = panel.querySelector(".panel-head");
+    const btn = h("button", { class: "collapse-btn", "aria-expanded": String(!state[key]), title: "Collapse / expand", text: state[key] ? "▸" : "▾" });
+    head.prepend(btn);
+    panel.classList.toggle("collapsed", !!state[key]);
+    btn.addEventListener("click", () => {
+      state[key] = !state[key];
+      panel.classList.toggle("collapsed", state[key]);
+      btn.textContent = state[key] ? "▸" : "▾";
+      btn.setAttribute("aria-expanded", String(!state[key]));
+      try { localStorage.setItem(COLLAPSE_KEY, JSON.stringify(state)); } catch { /* private mode */ }
+    });
+  }
+}
+
 /** @param {import("ts/player.js").Player} p */
 export function createTextView(p) {
   const ix = p.ix;
@@ -29,6 +50,7 @@ export function createTextView(p) {
   const histBody = h("div", { class: "hist-body", id: "var-history" });
   const histCard = h("section", { class: "panel" }, h("header", { class: "panel-head" }, h("h3", { text: "Variables — history" }), h("span", { class: "panel-sub", text: "click a value to jump there" })), histBody);
   const side = h("div", { class: "side-col" }, nowCard, stackCard, histCard);
+  collapsible([["now", nowCard], ["stack", stackCard], ["history", histCard]]);
   const el = h("div", { class: "view view-text" }, src.el, side);
 
   // delegated clicks: jump buttons and variable selection
