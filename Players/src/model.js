@@ -178,12 +178,15 @@ export class TraceIndex {
       if (ended) this.frames[fi].endSeq = i;
     };
 
+    const counts = Object.create(null);
+    let lastTh = {}; let st = null;   // cache of the last thread's state
     for (let i = 0; i < n; i++) {
       let e = ev[i];
       if (!e || typeof e !== "object") { e = ev[i] = { type: "unknown", seq: i }; }
       const type = typeof e.type === "string" ? e.type : "unknown";
-      this.typeCounts.set(type, (this.typeCounts.get(type) ?? 0) + 1);
-      const st = stateOf(e.thread ?? 0);
+      counts[type] = (counts[type] ?? 0) + 1;
+      const th = e.thread ?? 0;
+      if (th !== lastTh) { st = stateOf(th); lastTh = th; }
       let fi;
       if (type === "call") {
         fi = newFrame(e, i, st, e.func).idx;
@@ -193,8 +196,9 @@ export class TraceIndex {
         this.frames[fi].suspended = false;
         if (!st.stack.includes(fi)) push(st, fi);
       } else {
-        if (e.frame_id !== undefined && e.frame_id !== null && byFid.has(e.frame_id)) {
-          fi = byFid.get(e.frame_id);
+        const known = e.frame_id !== undefined && e.frame_id !== null ? byFid.get(e.frame_id) : undefined;
+        if (known !== undefined) {
+          fi = known;
         } else {
           // derive from nesting; resync with `depth` when returns were lost
           const d = e.depth;
@@ -290,6 +294,7 @@ export class TraceIndex {
       prevType = type;
       prevUnwind = !!e.unwind;
     }
+    for (const k in counts) this.typeCounts.set(k, counts[k]);
     this.multiThread = this.threads.size > 1;
     this._buildFrameOrder();
     this._buildCallGraph();

@@ -78,7 +78,15 @@ export function createShell(root) {
         withLink && !exportMode ? h("p", null, h("a", { class: "btn", href: "?", text: "← Back to the library" })) : null));
       for (const [v, a] of tabEls) a.classList.toggle("disabled", v !== "home");
     },
+    /** A new trace is loaded: header bits and a fresh transport. */
     traceLoaded(p) {
+      api.header(p);
+      if (transport) transport.dispose();
+      transport = createTransport(p);
+      replace(foot, transport.el);
+    },
+    /** Trace name, meta line and exceptions button. */
+    header(p) {
       const ix = p.ix;
       const name = ix.traceId || p.urlTrace() || "trace";
       const ss = ix.session;
@@ -93,8 +101,6 @@ export function createShell(root) {
       const nexc = ix.raises.length;
       excBtn.hidden = nexc === 0;
       excBtn.textContent = `⚠ ${nexc} exception${nexc === 1 ? "" : "s"} ▾`;
-      transport = createTransport(p);
-      replace(foot, transport.el);
     },
     mountView(name, view, p) {
       document.body.dataset.view = name;
@@ -117,11 +123,7 @@ export function createShell(root) {
     },
     /** Restore trace-dependent header bits when coming back from home. */
     traceLoaded2(p) {
-      if (!title.firstChild) {
-        const tr = transport;
-        api.traceLoaded(p);
-        if (tr) { transport = tr; replace(foot, tr.el); }
-      }
+      if (!title.firstChild) api.header(p);
     },
     playState(playing) { transport?.playState(playing); },
     speedChanged(i) { transport?.speedChanged(i); },

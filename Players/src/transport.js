@@ -62,6 +62,8 @@ export function createTransport(p) {
   update(p.step);
   return {
     el,
+    /** Stop following the player (the footer is being replaced). */
+    dispose() { p.listeners.delete(update); },
     playState(playing) { playBtn.replaceChildren(icon(playing ? "pause" : "play", 18)); playBtn.setAttribute("aria-label", playing ? "Pause" : "Play"); playBtn.classList.toggle("on", playing); },
     speedChanged(i) { speed.value = String(i); },
   };

@@ -385,3 +385,18 @@ def test_export_with_data_url_modules(page, tmp_path):
     assert page.step == 41
     assert page.js("return window.__xss === undefined")
     assert page.errors() == []
+
+
+def test_library_round_trip_keeps_trace(page):
+    page.open("?trace=sample_complex&view=simulator&step=20")
+    page.d.find_element(By.CSS_SELECTOR, ".tab[data-view=home]").click()
+    page.wait(lambda: page.js("return document.querySelectorAll('.lib-row').length") > 0, msg="library")
+    assert page.js("return document.getElementById('transport').hidden")
+    page.d.find_element(By.CSS_SELECTOR, ".tab[data-view=simulator]").click()
+    page.wait(lambda: page.js("return window.__tracesnap.view") == "simulator")
+    assert page.step == 20
+    page.key("ArrowRight")
+    assert page.js("return document.getElementById('step-num').textContent") == "21"
+    assert page.js("return document.querySelectorAll('#transport .transport-inner').length") == 1
+    assert "sample_complex" in page.js("return document.getElementById('trace-title').textContent")
+    assert page.errors() == []
