@@ -5,6 +5,7 @@
 import { h, replace, debounce, shorten } from "ts/dom.js";
 import { SHORTCUTS } from "ts/keys.js";
 import { reprOf, typeChip, eventSummary } from "ts/describe.js";
+import { getJSON } from "ts/api.js";
 
 let open = null;   // {el, onClose}
 
@@ -155,3 +156,40 @@ export function toggleExceptionsMenu(player, anchor) {
 }
 
 export { reprOf };
+
+/**
+ * Quick trace switcher (a popover under the header button): the library
+ * list with a filter; picking a trace opens it in the current view.
+ */
+export function toggleTraceMenu(player, anchor) {
+  if (open && open.kind === "traces") { closeOverlays(); return; }
+  closeOverlays();
+  const input = h("input", { type: "search", class: "search-input", id: "switch-filter", placeholder: "Filter traces…", "aria-label": "Filter traces" });
+  const list = h("ol", { class: "exc-list", id: "switch-list" }, h("li", { class: "muted pad-s", text: "Loading…" }));
+  const pop = h("div", { class: "popover", role: "menu" }, h("div", { class: "pop-head" }, input), list);
+  const r = anchor.getBoundingClientRect();
+  pop.style.top = `${r.bottom + 6}px`;
+  pop.style.right = `${Math.max(8, innerWidth - r.right)}px`;
+  const back = h("div", { class: "backdrop clear" }, pop);
+  back.addEventListener("mousedown", (ev) => { if (ev.target === back) closeOverlays(); });
+  document.body.appendChild(back);
+  open = { el: back, kind: "traces" };
+  let entries = [];
+  const render = () => {
+    const q = input.value.trim().toLowerCase();
+    const rows = entries.filter((m) => !q || [m.name, m.id, m.source, m.project].some((v) => String(v ?? "").toLowerCase().includes(q))).slice(0, 200);
+    replace(list, rows.length ? rows.map((m) => h("li", null, h("button", { class: "exc-item" + (String(m.id) === player.traceId ? " current" : ""), data: { id: String(m.id) } },
+      h("span", { class: "sw-name", text: String(m.name || m.id) }), h("span", { class: "exc-msg muted", text: `${Number(m.event_count) || 0} events` }),
+      h("span", { class: "exc-where", text: `${m.id}${m.project ? " · " + m.project : ""}` })))) : h("li", { class: "muted pad-s", text: "No traces." }));
+  };
+  getJSON("/api/traces").then((d) => { entries = Array.isArray(d) ? d.filter((m) => m && m.id) : []; render(); })
+    .catch((err) => replace(list, h("li", { class: "muted pad-s", text: `Could not load the library: ${err.message}` })));
+  input.addEventListener("input", render);
+  list.addEventListener("click", (ev) => {
+    const b = ev.target.closest("button.exc-item");
+    if (!b) return;
+    closeOverlays();
+    player.open(b.dataset.id, player.view === "home" || player.view === "record" ? "text" : player.view, 0);
+  });
+  input.focus();
+}

@@ -7,7 +7,7 @@ import { h, replace, clear, basename } from "ts/dom.js";
 import { routeUrl } from "ts/route.js";
 import { cycleTheme, themePref } from "ts/theme.js";
 import { createTransport } from "ts/transport.js";
-import { openHelp, openSearch, toggleExceptionsMenu } from "ts/overlays.js";
+import { openHelp, openSearch, toggleExceptionsMenu, toggleTraceMenu } from "ts/overlays.js";
 import { isExport } from "ts/api.js";
 
 const TABS = [
@@ -41,6 +41,8 @@ export function createShell(root) {
   recordBtn?.addEventListener("click", (ev) => { if (ev.metaKey || ev.ctrlKey) return; ev.preventDefault(); player?.setView("record"); });
   const excBtn = h("button", { class: "btn exc-btn", id: "exc-btn", hidden: true, title: "Exceptions (x / Shift+X)" });
   excBtn.addEventListener("click", () => player && toggleExceptionsMenu(player, excBtn));
+  const switchBtn = exportMode ? null : h("button", { class: "btn", id: "switch-btn", title: "Open another trace in this view", text: "Traces ▾" });
+  switchBtn?.addEventListener("click", () => player && toggleTraceMenu(player, switchBtn));
   const searchBtn = h("button", { class: "btn icon", id: "search-btn", title: "Search the trace (/)", "aria-label": "Search the trace", text: "⌕ Search" });
   searchBtn.addEventListener("click", () => player && player.ix && openSearch(player));
   const themeBtn = h("button", { class: "btn icon", id: "theme-btn", "aria-label": "Toggle theme" });
@@ -54,7 +56,7 @@ export function createShell(root) {
   const brand = h("a", { class: "brand", href: exportMode ? "#" : "?", title: "tracesnap library" },
     h("span", { class: "logo", "aria-hidden": "true" }, h("span", { class: "logo-dot" })), h("span", { class: "brand-name", text: "tracesnap" }));
   brand.addEventListener("click", (ev) => { if (ev.metaKey || ev.ctrlKey) return; ev.preventDefault(); if (!exportMode) player?.setView("home"); });
-  const top = h("header", { class: "topbar" }, brand, title, tabs, h("div", { class: "spacer" }), excBtn, searchBtn, recordBtn, themeBtn, helpBtn);
+  const top = h("header", { class: "topbar" }, brand, title, tabs, h("div", { class: "spacer" }), excBtn, searchBtn, switchBtn, recordBtn, themeBtn, helpBtn);
   const main = h("main", { id: "main", class: "main" });
   const foot = h("footer", { id: "transport", class: "transport", hidden: true });
   replace(root, top, main, foot);
@@ -114,6 +116,7 @@ export function createShell(root) {
       const traceView = name !== "home" && name !== "record";
       foot.hidden = !traceView || !p.ix;
       searchBtn.hidden = !traceView || !p.ix;
+      if (switchBtn) switchBtn.hidden = !traceView;
       excBtn.hidden = !traceView || !p.ix || !p.ix.raises.length;
       if (!traceView) { clear(title); document.title = name === "record" ? "New record — tracesnap" : "tracesnap library"; }
       else if (p.ix) api.traceLoaded2(p);

@@ -400,3 +400,15 @@ def test_library_round_trip_keeps_trace(page):
     assert page.js("return document.querySelectorAll('#transport .transport-inner').length") == 1
     assert "sample_complex" in page.js("return document.getElementById('trace-title').textContent")
     assert page.errors() == []
+
+
+def test_trace_switcher_keeps_view(page):
+    page.open("?trace=sample_program&view=graph&step=3")
+    page.d.find_element(By.ID, "switch-btn").click()
+    page.wait(lambda: page.js("return document.querySelectorAll('#switch-list button').length") > 3, msg="switch list")
+    page.d.find_element(By.ID, "switch-filter").send_keys("calc")
+    page.wait(lambda: page.js("return document.querySelectorAll('#switch-list button').length") == 1)
+    page.d.find_element(By.CSS_SELECTOR, "#switch-list button").click()
+    page.wait(lambda: page.js("return window.__tracesnap.events") == 176 and page.js("return window.__tracesnap.ready"))
+    assert page.js("return window.__tracesnap.view") == "graph"
+    assert page.errors() == []
