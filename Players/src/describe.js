@@ -143,7 +143,7 @@ export function eventSummary(ix, s) {
   const e = ix.events[s];
   switch (e.type) {
     case "call": return `${ix.frameLabel(ix.frameOf[s])}(${argsText(e.args, 80)})`;
-    case "line": return `line ${e.line}`;
+    case "line": { const c = ix.sourceLine(ix.fileAt(s), Number(e.line) || 0); return c ? `line ${e.line}: ${c}` : `line ${e.line}`; }
     case "assign": return e.deleted ? `del ${e.var}` : `${e.var}${e.mutation ? " ~" : " ="} ${reprOf(e.value)}`;
     case "branch": return `${e.node_id} → ${e.taken}`;
     case "loop": return `${e.node_id} pass ${(ix.loopIter[s] >= 0 ? ix.loopIter[s] : e.iteration) + 1}`;

@@ -18,6 +18,20 @@ export function createSourcePanel(p, { compact = false } = {}) {
   const el = h("section", { class: "panel source-panel" + (compact ? " compact" : "") },
     h("header", { class: "panel-head" }, h("h3", { text: "Source" }), fileLabel),
     tabs, code);
+  // resizable (CSS resize grip); the width is remembered per panel kind
+  const widthKey = `tracesnap-source-width-${compact ? "compact" : "wide"}`;
+  try { const w = parseInt(localStorage.getItem(widthKey) || "", 10); if (w >= 200 && w <= 3000) el.style.width = `${w}px`; } catch { /* ignore */ }
+  let saveT = 0;
+  new ResizeObserver(() => {
+    if (!el.isConnected || !el.style.width) return;
+    clearTimeout(saveT);
+    saveT = setTimeout(() => { try { localStorage.setItem(widthKey, String(parseInt(el.style.width, 10))); } catch { /* ignore */ } }, 300);
+  }).observe(el);
+  el.addEventListener("dblclick", (ev) => {
+    // double-click the resize corner area resets the width
+    const r = el.getBoundingClientRect();
+    if (ev.clientX > r.right - 18 && ev.clientY > r.bottom - 18) { el.style.width = ""; try { localStorage.removeItem(widthKey); } catch { /* ignore */ } }
+  });
   const rendered = new Map();   // file -> {box, lines: HTMLElement[]}
   let curFile = null;
   let curLine = null;
