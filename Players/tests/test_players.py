@@ -139,8 +139,12 @@ def test_failed_loads_show_message(page, query, needle):
 
 
 def test_home_library(page):
+    page.s.library.add("to-delete", b'{"events": []}', name="to delete", project="examples")
     page.open("")
     page.wait(lambda: page.js("return document.querySelectorAll('.lib-row').length") >= 6, msg="library rows")
+    # starts on the current project
+    assert page.js("return document.getElementById('lib-project').value") == "examples"
+    assert "gen-small" not in page.text()
     search = page.d.find_element(By.ID, "lib-search")
     search.send_keys("calc")
     assert page.js("return document.querySelectorAll('.lib-row').length") == 1
@@ -156,10 +160,14 @@ def test_home_library(page):
     page.wait(lambda: "renamed <b>program</b>" in page.text(), msg="renamed")
     assert page.s.library.entries["sample_program"]["name"] == "renamed <b>program</b>"
     # delete with confirmation
-    row = page.d.find_element(By.CSS_SELECTOR, ".lib-row[data-id=notatrace]")
+    row = page.d.find_element(By.CSS_SELECTOR, ".lib-row[data-id=to-delete]")
     row.find_element(By.CSS_SELECTOR, ".btn.danger").click()
     row.find_element(By.CSS_SELECTOR, ".confirm .btn.danger").click()
-    page.wait(lambda: "notatrace" not in page.s.library.entries, msg="deleted")
+    page.wait(lambda: "to-delete" not in page.s.library.entries, msg="deleted")
+    # all projects
+    from selenium.webdriver.support.ui import Select
+    Select(page.d.find_element(By.ID, "lib-project")).select_by_value("")
+    page.wait(lambda: "gen-small" in page.text(), msg="all projects")
     # open a view from the library
     page.d.find_element(By.CSS_SELECTOR, ".lib-row[data-id=sample_complex] a.btn[href*='view=graph']").click()
     page.wait(lambda: page.js("return window.__tracesnap.view") == "graph" and page.js("return window.__tracesnap.events") > 0)

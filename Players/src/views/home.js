@@ -53,8 +53,13 @@ export function createHomeView(p) {
         const pr = await getJSON("/api/projects");
         projectsLoaded = true;
         const cur = pr && pr.current ? String(pr.current) : "";
+        const list = Array.isArray(pr.projects) ? pr.projects : [];
         replace(project, h("option", { value: "", text: `All projects (${Number(pr.total) || 0})` }),
-          (Array.isArray(pr.projects) ? pr.projects : []).map((x) => h("option", { value: String(x.name), text: `${x.name} (${Number(x.count) || 0})${x.name === cur ? " — current" : ""}` })));
+          list.map((x) => h("option", { value: String(x.name), text: `${x.name} (${Number(x.count) || 0})${x.name === cur ? " — current" : ""}` })));
+        // start on the current project (where new records land), like `tracesnap list`
+        let saved = null; try { saved = sessionStorage.getItem("tracesnap-project"); } catch { /* ignore */ }
+        if (saved !== null && (saved === "" || list.some((x) => String(x.name) === saved))) project.value = saved;
+        else if (list.some((x) => String(x.name) === cur)) project.value = cur;
       }
       const data = await getJSON("/api/traces");
       const json = JSON.stringify(data);
@@ -157,7 +162,7 @@ export function createHomeView(p) {
   }
 
   search.addEventListener("input", render);
-  project.addEventListener("change", render);
+  project.addEventListener("change", () => { try { sessionStorage.setItem("tracesnap-project", project.value); } catch { /* ignore */ } render(); });
   sort.addEventListener("change", render);
 
   return {
