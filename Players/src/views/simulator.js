@@ -34,6 +34,7 @@ export function createSimulatorView(p) {
   const flows = new Map();  // key -> flow
   let flow = null;
   let lit = [];
+  let armMarks = [];
 
   canvas.addEventListener("click", (ev) => {
     const j = ev.target.closest("[data-jump]");
@@ -175,12 +176,26 @@ export function createSimulatorView(p) {
       node._badge.textContent = ev < 0 || old ? "not entered" : `pass ${ix.loopIter[ev] + 1}`;
       node.classList.toggle("entered", ev >= 0 && !old);
     }
+    for (const x of armMarks) x.classList.remove("arm-entry");
+    armMarks = [];
     for (const id of f.branches) {
       const ev = ix.nodeEventAt(fi, id, s);
       const node = f.els.get(id);
       const old = ev >= 0 && stale(id, ev);
-      node._badge.textContent = ev < 0 || old ? "—" : `✓ ${ix.events[ev].taken}`;
-      node.classList.toggle("taken", ev >= 0 && !old);
+      const taken = ev >= 0 && !old;
+      node._badge.textContent = taken ? `✓ ${ix.events[ev].taken}` : "—";
+      node.classList.toggle("taken", taken);
+      if (!taken) continue;
+      // mark where the taken arm starts: the 0.2 `arm` node, else the
+      // statement on the branch event's line (the arm's first line)
+      const be = ix.events[ev];
+      let target = be.arm !== undefined ? f.els.get(String(be.arm)) : undefined;
+      if (!target) {
+        const nid2 = f.lineNode.get(Number(be.line) || 0);
+        let q = nid2; while (q && q !== id) q = f.parentOf.get(q);
+        if (q === id && nid2 !== id) target = f.els.get(nid2);
+      }
+      if (target) { target.classList.add("arm-entry"); armMarks.push(target); }
     }
     // keep the running statement in view
     const nowEl = lit[0];
