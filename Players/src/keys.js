@@ -22,6 +22,7 @@ export const SHORTCUTS = [
   ["click a line number", "Run to that line (Shift+click: backward)", null],
   ["1 2 3 4", "Text · Simulator · Call graph · Events", null],
   ["/", "Search functions, variables and values", null],
+  ["g", "Go to a step number", null],
   ["+ / − / 0", "Zoom in / out / fit (call graph)", null],
   ["d", "Toggle light / dark theme", null],
   ["?", "This help", null],
@@ -67,6 +68,7 @@ export function installKeys(player) {
       case "[": p.setSpeed(p.speed - 1); break;
       case "]": p.setSpeed(p.speed + 1); break;
       case "/": openSearch(p); break;
+      case "g": p.shell.editStep(); break;
       default:
         if (views[k]) p.setView(views[k]);
         else if (p.current && p.current.onKey && p.current.onKey(ev)) { /* view handled it */ }

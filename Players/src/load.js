@@ -64,18 +64,18 @@ async function readWithProgress(res, progress) {
   const total = Number(res.headers.get("Content-Length")) || 0;
   if (!res.body || !res.body.getReader || total < 4e6) return res.text();
   const reader = res.body.getReader();
-  const decoder = new TextDecoder();
-  const parts = [];
+  // bytes go into one buffer and are decoded once (no string concatenation)
+  let buf = new Uint8Array(total);
   let got = 0; let last = 0;
   for (;;) {
     const { done, value } = await reader.read();
     if (done) break;
+    if (got + value.length > buf.length) { const b2 = new Uint8Array(Math.max(buf.length * 2, got + value.length)); b2.set(buf.subarray(0, got)); buf = b2; }
+    buf.set(value, got);
     got += value.length;
-    parts.push(decoder.decode(value, { stream: true }));
     if (got - last > 4e6) { last = got; progress(`Downloading the trace… ${(got / 1e6).toFixed(0)} / ${(total / 1e6).toFixed(0)} MB`); }
   }
-  parts.push(decoder.decode());
-  return parts.join("");
+  return new TextDecoder().decode(buf.subarray(0, got));
 }
 
 /** Let the browser paint a progress message. */

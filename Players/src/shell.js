@@ -130,6 +130,8 @@ export function createShell(root) {
     },
     playState(playing) { transport?.playState(playing); },
     speedChanged(i) { transport?.speedChanged(i); },
+    /** Open the "go to step" field in the footer. */
+    editStep() { transport?.editStep(); },
     /** Keep tab hrefs pointing at the current step (for middle-click / copy link). */
     stepChanged(p) {
       for (const [v, a] of tabEls) a.setAttribute("href", routeUrl({ view: v, trace: p.ix ? p.urlTrace() : "", step: p.ix ? p.step : null }));

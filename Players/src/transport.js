@@ -28,9 +28,23 @@ export function createTransport(p) {
   const speed = h("select", { class: "speed", id: "speed", title: "Playback speed ([ and ])", "aria-label": "Playback speed" },
     SPEEDS.map((sp, i) => h("option", { value: i, text: sp.label, selected: i === p.speed })));
   speed.addEventListener("change", () => p.setSpeed(parseInt(speed.value, 10)));
-  const stepNum = h("b", { id: "step-num", text: "0" });
+  const stepNum = h("b", { id: "step-num", text: "0", title: "Click (or press g) to go to a step", tabindex: 0, role: "button" });
+  const goInput = h("input", { type: "number", class: "go-input", id: "go-step", min: 0, max: Math.max(0, ix.n - 1), "aria-label": "Go to step", hidden: true });
+  const editStep = () => {
+    goInput.value = String(p.step); stepNum.hidden = true; goInput.hidden = false; goInput.focus(); goInput.select();
+  };
+  const endEdit = (jump) => {
+    if (goInput.hidden) return;
+    const v = parseInt(goInput.value, 10);
+    goInput.hidden = true; stepNum.hidden = false;
+    if (jump && Number.isFinite(v)) { p.pause(); p.go(v, { push: true }); }
+  };
+  stepNum.addEventListener("click", editStep);
+  stepNum.addEventListener("keydown", (ev) => { if (ev.key === "Enter") { ev.preventDefault(); editStep(); } });
+  goInput.addEventListener("keydown", (ev) => { if (ev.key === "Enter") endEdit(true); else if (ev.key === "Escape") { ev.stopPropagation(); endEdit(false); } });
+  goInput.addEventListener("blur", () => endEdit(false));
   const chipBox = h("span", { class: "step-chip" });
-  const readout = h("div", { class: "readout" }, chipBox, h("span", { class: "step-label" }, "step ", stepNum, h("span", { class: "of", text: ` / ${Math.max(0, ix.n - 1).toLocaleString()}` })));
+  const readout = h("div", { class: "readout" }, chipBox, h("span", { class: "step-label" }, "step ", stepNum, goInput, h("span", { class: "of", text: ` / ${Math.max(0, ix.n - 1).toLocaleString()}` })));
 
   const el = h("div", { class: "transport-inner" },
     h("div", { class: "tgroup" },
@@ -62,6 +76,8 @@ export function createTransport(p) {
   update(p.step);
   return {
     el,
+    /** Focus the "go to step" field. */
+    editStep,
     /** Stop following the player (the footer is being replaced). */
     dispose() { p.listeners.delete(update); },
     playState(playing) { playBtn.replaceChildren(icon(playing ? "pause" : "play", 18)); playBtn.setAttribute("aria-label", playing ? "Pause" : "Play"); playBtn.classList.toggle("on", playing); },

@@ -420,3 +420,17 @@ def test_trace_switcher_keeps_view(page):
     page.wait(lambda: page.js("return window.__tracesnap.events") == 176 and page.js("return window.__tracesnap.ready"))
     assert page.js("return window.__tracesnap.view") == "graph"
     assert page.errors() == []
+
+
+def test_go_to_step(page):
+    page.open("?trace=sample_complex&view=text&step=3")
+    page.key("g")
+    inp = page.d.find_element(By.ID, "go-step")
+    inp.send_keys(Keys.CONTROL, "a")
+    inp.send_keys("222" + Keys.ENTER)
+    assert page.step == 222
+    page.d.find_element(By.ID, "step-num").click()
+    inp.send_keys(Keys.CONTROL, "a")
+    inp.send_keys("99999" + Keys.ENTER)
+    assert page.step == 296      # clamped to the last step
+    assert page.errors() == []
