@@ -37,16 +37,20 @@ export function createShell(root) {
     tabEls.set(t.view, a);
     tabs.appendChild(a);
   }
-  const recordBtn = exportMode ? null : h("a", { class: "btn primary", href: "?view=record", id: "new-record", text: "+ New record" });
+  const recordBtn = exportMode ? null : h("a", { class: "btn primary", href: "?view=record", id: "new-record", title: "New record" }, "+", h("span", { class: "lbl", text: " New record" }));
   recordBtn?.addEventListener("click", (ev) => { if (ev.metaKey || ev.ctrlKey) return; ev.preventDefault(); player?.setView("record"); });
   const excBtn = h("button", { class: "btn exc-btn", id: "exc-btn", hidden: true, title: "Exceptions (x / Shift+X)" });
   excBtn.addEventListener("click", () => player && toggleExceptionsMenu(player, excBtn));
-  const switchBtn = exportMode ? null : h("button", { class: "btn", id: "switch-btn", title: "Open another trace in this view", text: "Traces ▾" });
+  const switchBtn = exportMode ? null : h("button", { class: "btn", id: "switch-btn", title: "Open another trace in this view" }, h("span", { class: "lbl", text: "Traces " }), "▾");
   switchBtn?.addEventListener("click", () => player && toggleTraceMenu(player, switchBtn));
-  const searchBtn = h("button", { class: "btn icon", id: "search-btn", title: "Search the trace (/)", "aria-label": "Search the trace", text: "⌕ Search" });
+  const searchBtn = h("button", { class: "btn icon", id: "search-btn", title: "Search the trace (/)", "aria-label": "Search the trace" }, "⌕", h("span", { class: "lbl", text: " Search" }));
   searchBtn.addEventListener("click", () => player && player.ix && openSearch(player));
   const themeBtn = h("button", { class: "btn icon", id: "theme-btn", "aria-label": "Toggle theme" });
-  const themeLabel = () => { const p = themePref(); themeBtn.textContent = p === "auto" ? "◐ Auto" : p === "dark" ? "☾ Dark" : "☀ Light"; themeBtn.title = `Theme: ${p} (d to change)`; };
+  const themeLabel = () => {
+    const p = themePref();
+    replace(themeBtn, p === "auto" ? "◐" : p === "dark" ? "☾" : "☀", h("span", { class: "lbl", text: p === "auto" ? " Auto" : p === "dark" ? " Dark" : " Light" }));
+    themeBtn.title = `Theme: ${p} (d to change)`;
+  };
   themeBtn.addEventListener("click", () => { cycleTheme(); themeLabel(); });
   themeBtn.addEventListener("themechange", themeLabel);
   themeLabel();
@@ -102,7 +106,7 @@ export function createShell(root) {
       document.title = `${name} — tracesnap`;
       const nexc = ix.raises.length;
       excBtn.hidden = nexc === 0;
-      excBtn.textContent = `⚠ ${nexc} exception${nexc === 1 ? "" : "s"} ▾`;
+      replace(excBtn, `⚠ ${nexc}`, h("span", { class: "lbl", text: ` exception${nexc === 1 ? "" : "s"}` }), " ▾");
     },
     mountView(name, view, p) {
       document.body.dataset.view = name;
