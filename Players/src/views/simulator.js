@@ -206,9 +206,14 @@ export function createSimulatorView(p) {
 
     // variables
     const locals = ix.localsAt(fi, s);
-    replace(vars, locals.length ? locals.map((r) => h("div", { class: "vchip" + (r.changedNow ? " flash" : ""), title: `${r.name} (${r.count} change${r.count === 1 ? "" : "s"} so far)` },
-      h("div", { class: "vchip-name" }, h("span", { text: r.name }), r.isArg ? h("span", { class: "tag", text: "arg" }) : null),
-      valueNode(r.value, 46))) : h("p", { class: "muted small", text: "No variables yet." }));
+    replace(vars, locals.length ? locals.map((r) => {
+      const ae = r.changedNow ? ix.events[r.step] : null;
+      return h("div", { class: "vchip" + (r.changedNow ? " flash" : ""), title: `${r.name} (${r.count} change${r.count === 1 ? "" : "s"} so far)` },
+        h("div", { class: "vchip-name" }, h("span", { text: r.name }), r.isArg ? h("span", { class: "tag", text: "arg" }) : null,
+          ae && ae.mutation ? h("span", { class: "tag", text: "modified" }) : null),
+        valueNode(r.value, 46),
+        ae && ae.prev && !ae.mutation ? h("div", { class: "vchip-was" }, "was ", valueNode(ae.prev, 36)) : null);
+    }) : h("p", { class: "muted small", text: "No variables yet." }));
 
     // extcall cards (the latest two of this frame so far)
     const calls = fr.extcalls.filter((x) => x <= s).slice(-2);
