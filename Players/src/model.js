@@ -168,8 +168,8 @@ export class TraceIndex {
     };
     const popFrame = (st, fi, i, ended) => {
       // remove `fi` (and anything above it) from the stack
-      let k = st.stack.lastIndexOf(fi);
-      if (k < 0) return;
+      const k = st.stack.lastIndexOf(fi);
+      if (k < 0) { if (ended) this.frames[fi].endSeq = i; return; }
       while (st.stack.length > k) {
         const top = st.stack.pop();
         st.nodes.pop();
