@@ -82,8 +82,6 @@ def test_record_cli_end_to_end(run, home, tmp_path, e2e_env):
     assert meta["id"] in listing.stdout
 
 
-@pytest.mark.xfail(strict=False, reason="python side: _runner.py passes the display name to the library "
-                   "sink as 'name_' while the sink reads 'name'")
 def test_record_cli_name_reaches_the_library(run, home, tmp_path, e2e_env):
     script = tmp_path / "adder.py"
     script.write_text(SCRIPT)
