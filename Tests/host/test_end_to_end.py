@@ -120,3 +120,32 @@ def test_record_job_end_to_end(run, home, tmp_path, e2e_env):
         assert status == 200 and trace["events"]
     finally:
         stop_server(server)
+
+
+KILLED = '''\
+import os, time
+x = 0
+for i in range(2000):
+    x += i
+time.sleep(0.6)
+os.kill(os.getpid(), 9)
+'''
+
+
+def test_a_killed_recording_leaves_a_readable_partial_trace(run, home, tmp_path, e2e_env):
+    script = tmp_path / "killed.py"
+    script.write_text(KILLED)
+    result = run("record", script, cwd=tmp_path, env=e2e_env, timeout=120)
+    assert result.returncode == -9 or result.returncode == 137
+    index = json.loads((home / "index.json").read_text())
+    assert len(index["traces"]) == 1, "the entry is filed when recording starts"
+    meta = index["traces"][0]
+    assert meta.get("partial") is True
+    leftover = home / "traces" / f"{meta['id']}.json.partial"
+    assert leftover.exists()
+    html = tmp_path / "killed.html"
+    exported = run("export", "--html", html, meta["id"], env=e2e_env)
+    assert exported.returncode == 0, exported.stderr
+    assert "partial" in exported.stderr
+    recovered = int(exported.stderr.split("exporting ")[1].split(" events")[0])
+    assert recovered > 1000, "events written before the kill are recovered"

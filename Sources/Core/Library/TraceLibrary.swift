@@ -75,6 +75,14 @@ public struct TraceLibrary: Sendable {
         return "\(tracesDirectory)/\(id).json"
     }
 
+    /// The file that holds trace `id`: `<id>.json`, or, for a recording that never finished (the
+    /// process was killed), the `<id>.json.partial` it left behind, which readers repair.
+    public func existingTracePath(id: String) throws -> String {
+        let path = try tracePath(id: id)
+        if FileSystem.kind(path) != .file, FileSystem.kind(path + ".partial") == .file { return path + ".partial" }
+        return path
+    }
+
     /// A new entry for a trace that was just written, stamped with the current time.
     public static func makeMeta(
         id: String, name: String? = nil, traceID: String, eventCount: Int, source: String,

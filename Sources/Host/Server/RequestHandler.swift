@@ -141,7 +141,7 @@ struct RequestHandler: HTTPHandler {
                 guard try context.library.entry(id: id) != nil else {
                     return APIResponse.error(.notFound, "no trace with id '\(id)'")
                 }
-                path = try context.library.tracePath(id: id)
+                path = try context.library.existingTracePath(id: id)
             } catch {
                 return APIResponse.error(.internalServerError, "\(error)")
             }

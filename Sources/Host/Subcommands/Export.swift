@@ -32,12 +32,12 @@ extension TraceSnapCommand {
                     guard let newest = try library.list().first else {
                         throw CLIError.usage("the library is empty; name a trace file, id or name to export")
                     }
-                    return try library.tracePath(id: newest.id)
+                    return try library.existingTracePath(id: newest.id)
                 }
                 switch try library.resolve(trace, cwd: cwd) {
                 case .file(let path): return path
                 case .directory(let path): throw CLIError.usage("\(path) is a directory, not a trace file")
-                case .entry(let meta): return try library.tracePath(id: meta.id)
+                case .entry(let meta): return try library.existingTracePath(id: meta.id)
                 case .ambiguous(let candidates):
                     let ids = candidates.map(\.id).joined(separator: ", ")
                     throw CLIError.usage(

@@ -133,7 +133,7 @@ extension TraceSnapCommand {
             case .directory(let path):
                 throw CLIError.usage("\(path) is a directory, not a trace file")
             case .entry(let meta):
-                let path = try library.tracePath(id: meta.id)
+                let path = try library.existingTracePath(id: meta.id)
                 if FileSystem.kind(path) != .file {
                     throw CLIError("the trace file of \(Output.quoted(meta.name)) (\(meta.id)) is missing: \(path)")
                 }

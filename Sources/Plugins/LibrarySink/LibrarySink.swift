@@ -41,6 +41,14 @@ final class LibrarySink: TraceSnapPlugin {
         let id = library.newID()
         self.id = id
         writer = try TraceFileWriter(path: try library.tracePath(id: id), traceID: traceID)
+        // Filed at once, marked partial: if the process is killed, the entry and its
+        // `.partial` file remain, and readers repair it. `finish` replaces the entry.
+        var meta = TraceLibrary.makeMeta(
+            id: id, name: displayName, traceID: traceID, eventCount: 0, source: source,
+            kind: session["kind"]?.stringValue ?? traceKind, project: project)
+        meta.extra.append(("partial", .bool(true)))
+        meta.extra.append(("recording", .bool(true)))
+        try library.add(meta)
         return nil
     }
 

@@ -11,7 +11,17 @@ public final class TraceFileWriter {
     private let buffer = JSONWriter(reservingCapacity: 1 << 18)
     private let encoder = EventJSONEncoder()
     private var eventCount = 0
-    private static let flushThreshold = 1 << 18
+    private static let flushThreshold = 1 << 16
+    /// Buffered events are written at least this often, so a process that is killed loses at most
+    /// the last fraction of a second of its trace.
+    private static let maximumBufferAgeNanoseconds: Int64 = 200_000_000
+    private var lastFlush = TraceFileWriter.monotonicNanoseconds()
+
+    private static func monotonicNanoseconds() -> Int64 {
+        var spec = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &spec)
+        return Int64(spec.tv_sec) * 1_000_000_000 + Int64(spec.tv_nsec)
+    }
 
     public init(path: String, traceID: String) throws {
         self.path = path
@@ -39,7 +49,13 @@ public final class TraceFileWriter {
         }
         eventCount += 1
         encoder.encode(event, into: buffer)
-        if buffer.count >= TraceFileWriter.flushThreshold { try flush() }
+        if buffer.count >= TraceFileWriter.flushThreshold {
+            try flush()
+        } else if eventCount & 255 == 0
+            && TraceFileWriter.monotonicNanoseconds() - lastFlush > TraceFileWriter.maximumBufferAgeNanoseconds
+        {
+            try flush()
+        }
     }
 
     /// Writes the buffered bytes.
@@ -57,6 +73,7 @@ public final class TraceFileWriter {
             }
         }
         buffer.removeAll()
+        lastFlush = TraceFileWriter.monotonicNanoseconds()
     }
 
     /// Writes the session, syncs, and renames the file into place. Returns the final path.
