@@ -50,9 +50,34 @@ public final class JSONWriter {
         capacity = newCapacity
     }
 
+    /// Every checked append leaves at least this many bytes free, which is what makes the short
+    /// runs of `uncheckedRaw` between checked appends safe.
+    @usableFromInline static let slack = 320
+
     @inlinable @inline(__always)
     func reserve(_ extra: Int) {
-        if written &+ extra > capacity { grow(toFit: extra) }
+        if written &+ extra &+ JSONWriter.slack > capacity { grow(toFit: extra &+ JSONWriter.slack) }
+    }
+
+    /// Makes room for `extra` more bytes, so the `unchecked` appends below can skip the check.
+    @inlinable @inline(__always)
+    public func reserveCapacity(forAppending extra: Int) {
+        reserve(extra)
+    }
+
+    /// Appends static text without a capacity check: valid for runs shorter than `slack` bytes
+    /// after any checked append or `reserveCapacity(forAppending:)`.
+    @inlinable @inline(__always)
+    public func uncheckedRaw(_ text: StaticString) {
+        let length = text.utf8CodeUnitCount
+        let target = storage + written
+        let source = text.utf8Start
+        var i = 0
+        while i < length {
+            target[i] = source[i]
+            i &+= 1
+        }
+        written &+= length
     }
 
     /// Appends one byte.

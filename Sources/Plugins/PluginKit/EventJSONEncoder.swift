@@ -15,16 +15,18 @@ public final class EventJSONEncoder {
 
     public func encode(_ event: EventView, into writer: JSONWriter) {
         let e = event.pointer.pointee
-        writer.raw("{\"seq\":")
+        // One capacity check for the fixed text and numbers of the event; strings check their own.
+        writer.reserveCapacity(forAppending: 640)
+        writer.uncheckedRaw("{\"seq\":")
         writer.int(e.seq)
-        writer.raw(",\"ts\":")
+        writer.uncheckedRaw(",\"ts\":")
         writer.int(e.ts)
-        writer.raw(",\"depth\":")
+        writer.uncheckedRaw(",\"depth\":")
         writer.int(Int64(e.depth))
-        writer.raw(",\"type\":")
+        writer.uncheckedRaw(",\"type\":")
         switch ts_event_type(rawValue: e.type) {
         case TS_EVENT_CALL:
-            writer.raw("\"call\",\"args\":{")
+            writer.uncheckedRaw("\"call\",\"args\":{")
             if let args = e.args {
                 for index in 0..<Int(e.nargs) {
                     if index > 0 { writer.raw(",") }
@@ -33,90 +35,90 @@ public final class EventJSONEncoder {
                     value(args[index].value, into: writer)
                 }
             }
-            writer.raw("}")
-            if e.flags & UInt32(TS_EVENTF_MODULE) != 0 { writer.raw(",\"module\":true") }
+            writer.uncheckedRaw("}")
+            if e.flags & UInt32(TS_EVENTF_MODULE) != 0 { writer.uncheckedRaw(",\"module\":true") }
         case TS_EVENT_LINE:
-            writer.raw("\"line\"")
+            writer.uncheckedRaw("\"line\"")
         case TS_EVENT_ASSIGN:
-            writer.raw("\"assign\",\"var\":")
+            writer.uncheckedRaw("\"assign\",\"var\":")
             writer.string(e.name.bytes)
-            writer.raw(",\"scope\":")
+            writer.uncheckedRaw(",\"scope\":")
             writer.string(e.text.bytes)
-            writer.raw(",\"value\":")
+            writer.uncheckedRaw(",\"value\":")
             value(e.value, into: writer)
-            writer.raw(",\"prev\":")
+            writer.uncheckedRaw(",\"prev\":")
             value(e.prev, into: writer)
-            writer.raw(",\"change_index\":")
+            writer.uncheckedRaw(",\"change_index\":")
             writer.int(e.index)
-            if e.flags & UInt32(TS_EVENTF_MUTATION) != 0 { writer.raw(",\"mutation\":true") }
-            if e.flags & UInt32(TS_EVENTF_DELETED) != 0 { writer.raw(",\"deleted\":true") }
+            if e.flags & UInt32(TS_EVENTF_MUTATION) != 0 { writer.uncheckedRaw(",\"mutation\":true") }
+            if e.flags & UInt32(TS_EVENTF_DELETED) != 0 { writer.uncheckedRaw(",\"deleted\":true") }
         case TS_EVENT_BRANCH:
-            writer.raw("\"branch\",\"node_id\":")
+            writer.uncheckedRaw("\"branch\",\"node_id\":")
             writer.string(e.name.bytes)
-            writer.raw(",\"taken\":")
+            writer.uncheckedRaw(",\"taken\":")
             writer.string(e.text.bytes)
         case TS_EVENT_LOOP:
-            writer.raw("\"loop\",\"node_id\":")
+            writer.uncheckedRaw("\"loop\",\"node_id\":")
             writer.string(e.name.bytes)
-            writer.raw(",\"iteration\":")
+            writer.uncheckedRaw(",\"iteration\":")
             writer.int(e.index)
         case TS_EVENT_RETURN:
-            writer.raw("\"return\",\"value\":")
+            writer.uncheckedRaw("\"return\",\"value\":")
             if e.flags & UInt32(TS_EVENTF_UNWIND) != 0 {
-                writer.raw("null,\"unwind\":true")
+                writer.uncheckedRaw("null,\"unwind\":true")
             } else {
                 value(e.value, into: writer)
             }
         case TS_EVENT_EXCEPTION:
-            writer.raw("\"exception\",\"exc_type\":")
+            writer.uncheckedRaw("\"exception\",\"exc_type\":")
             writer.string(e.name.bytes)
-            writer.raw(",\"message\":")
+            writer.uncheckedRaw(",\"message\":")
             writer.string(e.text.bytes)
-            writer.raw(",\"value\":")
+            writer.uncheckedRaw(",\"value\":")
             value(e.value, into: writer)
-            writer.raw(",\"phase\":")
+            writer.uncheckedRaw(",\"phase\":")
             writer.string(e.phase.bytes)
         case TS_EVENT_EXTCALL:
-            writer.raw("\"extcall\"")
+            writer.uncheckedRaw("\"extcall\"")
         case TS_EVENT_YIELD:
-            writer.raw("\"yield\",\"value\":")
+            writer.uncheckedRaw("\"yield\",\"value\":")
             value(e.value, into: writer)
         case TS_EVENT_RESUME:
-            writer.raw("\"resume\"")
+            writer.uncheckedRaw("\"resume\"")
         case TS_EVENT_GAP:
-            writer.raw("\"gap\"")
+            writer.uncheckedRaw("\"gap\"")
         default:
-            writer.raw("\"unknown\"")
+            writer.uncheckedRaw("\"unknown\"")
         }
-        writer.raw(",\"line\":")
+        writer.uncheckedRaw(",\"line\":")
         writer.int(Int64(e.line))
         if e.file.len > 0 {
-            writer.raw(",\"file\":")
+            writer.uncheckedRaw(",\"file\":")
             cachedFile.write(e.file, into: writer)
         }
         if e.func.len > 0 {
-            writer.raw(",\"func\":")
+            writer.uncheckedRaw(",\"func\":")
             cachedFunction.write(e.func, into: writer)
         }
-        writer.raw(",\"parent_seq\":")
-        if e.parent_seq >= 0 { writer.int(e.parent_seq) } else { writer.raw("null") }
+        writer.uncheckedRaw(",\"parent_seq\":")
+        if e.parent_seq >= 0 { writer.int(e.parent_seq) } else { writer.uncheckedRaw("null") }
         if e.frame_id != 0 {
-            writer.raw(",\"frame_id\":")
+            writer.uncheckedRaw(",\"frame_id\":")
             writer.int(Int64(bitPattern: e.frame_id))
         }
         if e.thread != 0 && e.thread != mainThread {
-            writer.raw(",\"thread\":")
+            writer.uncheckedRaw(",\"thread\":")
             writer.int(Int64(bitPattern: e.thread))
         }
         if e.task != 0 {
-            writer.raw(",\"task\":")
+            writer.uncheckedRaw(",\"task\":")
             writer.int(Int64(bitPattern: e.task))
         }
         if e.extra_json.len > 0 {
-            writer.raw(",")
+            writer.uncheckedRaw(",")
             writer.raw(e.extra_json.bytes)
         }
-        writer.raw("}")
+        writer.uncheckedRaw("}")
     }
 
     /// A value object, or `null` for an empty slot.
