@@ -96,8 +96,19 @@ enum MonitoringHook {
         return result(disabling: false)
     }
 
+    /// StopIteration/StopAsyncIteration inside generators and coroutines is how iteration and
+    /// `await` finish (a Future's `__await__` ends with one); it is not an error the program sees.
+    @inline(__always)
+    private static func isIterationEnd(_ exception: PyObjectPointer, in info: CodeInfo) -> Bool {
+        guard let name = TSPyType_Name(Py.type(of: exception)) else { return false }
+        let isStop = strcmp(name, "StopIteration") == 0 || strcmp(name, "StopAsyncIteration") == 0
+        return isStop && info.isResumable
+    }
+
     private static let onRaise: TSPyFastCFunction = { _, args, count in
-        guard let (recorder, info) = resolve(args, count), info.traced, count >= 3, let exception = args![2] else {
+        guard let (recorder, info) = resolve(args, count), info.traced, count >= 3, let exception = args![2],
+            !isIterationEnd(exception, in: info)
+        else {
             return result(disabling: false)
         }
         recorder.onException(info: info, frame: nil, exception: exception, line: nil)
@@ -105,7 +116,9 @@ enum MonitoringHook {
     }
 
     private static let onExceptionHandled: TSPyFastCFunction = { _, args, count in
-        guard let (recorder, info) = resolve(args, count), info.traced, count >= 3, let exception = args![2] else {
+        guard let (recorder, info) = resolve(args, count), info.traced, count >= 3, let exception = args![2],
+            !isIterationEnd(exception, in: info)
+        else {
             return result(disabling: false)
         }
         recorder.onExceptionHandled(info: info, frame: nil, exception: exception)

@@ -7,13 +7,11 @@ import CTraceSnapPython
 /// frames get `f_trace_lines = False`, so they stop producing line callbacks.
 enum SetTraceHook {
     /// Opcodes at which a generator frame's "return" is really a suspension.
-    /// YIELD_VALUE is 86 on 3.9–3.11 (3.11 suspends `await` through SEND + YIELD_VALUE);
-    /// YIELD_FROM (72) exists up to 3.10. The fallback path on 3.12+ uses 150.
-    nonisolated(unsafe) static var yieldOpcodes: Set<UInt8> = {
-        let version = PythonRuntime.shared.version
-        if version.major == 3 && version.minor >= 12 { return [150] }
-        return [86, 72]
-    }()
+    /// The opcodes that end a frame for good (RETURN_VALUE, and RETURN_CONST on 3.12+), as the
+    /// running interpreter's `dis.opmap` numbers them (handed in by the session). A generator's
+    /// "return" event at any other instruction (YIELD_VALUE, or the instruction before YIELD_FROM
+    /// on 3.9/3.10) is a suspension.
+    nonisolated(unsafe) static var returnOpcodes: Set<UInt8> = [83]
 
     static func install() {
         PyEval_SetTrace(callback, nil)
@@ -99,6 +97,6 @@ enum SetTraceHook {
             return false
         }
         let opcode = UInt8(bitPattern: bytes[lasti])
-        return yieldOpcodes.contains(opcode)
+        return !returnOpcodes.contains(opcode)
     }
 }

@@ -41,6 +41,9 @@ final class CodeInfo {
     let argumentCount: Int
     private let firstTableLine: Int
     private let table: [LineChecks?]
+    /// Lines of `except` clauses, `finally` bodies and `with` statements: while an exception is
+    /// pending, running them does not mean it was handled.
+    let handlerLines: Set<Int32>
 
     /// A generator, coroutine or async generator: its frames suspend and resume.
     var isResumable: Bool { flags & (0x20 | 0x80 | 0x100 | 0x200) != 0 }
@@ -59,6 +62,7 @@ final class CodeInfo {
         argumentCount = 0
         firstTableLine = 0
         table = []
+        handlerLines = []
     }
 
     /// Builds from the analyzer's tuple (see `_codeinfo.analyze_code` for the positions).
@@ -111,6 +115,13 @@ final class CodeInfo {
             }
             entries.append((line, checks))
         }
+        var handlerLines = Set<Int32>()
+        if PyTuple_Size(analysis) > 10, let handlers = PyTuple_GetItem(analysis, 10) {
+            for i in 0..<Int(PyTuple_Size(handlers)) {
+                if let line = Py.int(PyTuple_GetItem(handlers, i)) { handlerLines.insert(Int32(clamping: line)) }
+            }
+        }
+        self.handlerLines = handlerLines
         PyErr_Clear()
         if let low = entries.map(\.0).min(), let high = entries.map(\.0).max(), high - low < 1_000_000 {
             var table = [LineChecks?](repeating: nil, count: high - low + 1)

@@ -21,6 +21,10 @@ final class FrameState {
     var slots: [VariableSlot]
     /// An exception that is passing through this frame and has not been handled yet (retained).
     var pendingException: PyObjectPointer?
+    /// The interpreter jumped to a handler for `pendingException` (sys.monitoring's
+    /// EXCEPTION_HANDLED, or any line after it with settrace). It counts as handled once the frame
+    /// runs a line outside `except`/`finally`/`with` lines, or returns normally; a re-raise clears it.
+    var handlingException = false
     /// Set while a generator or coroutine frame is suspended.
     var suspended = false
 
@@ -33,6 +37,7 @@ final class FrameState {
     }
 
     func setPendingException(_ exception: PyObjectPointer?) {
+        handlingException = false
         if let exception { Py_IncRef(exception) }
         if let old = pendingException { Py_DecRef(old) }
         pendingException = exception

@@ -24,6 +24,9 @@ final class Recorder {
     private var nextFrameID: UInt64 = 1
     /// Scratch storage for the argument reprs of one `call` event.
     private var argumentArena: [UInt8] = []
+    /// Whether the hook reports that a handler was entered (sys.monitoring's EXCEPTION_HANDLED);
+    /// with settrace any line after an exception may be its handler.
+    var reportsHandling = false
     /// False after `stop()`: late callbacks (other threads) return at once.
     private(set) var isActive = true
     /// Set when the recorder hit an internal failure; the session is then marked partial.
@@ -155,8 +158,11 @@ final class Recorder {
     func onLine(info: CodeInfo, frame: OpaquePointer?, line: Int32) {
         let thread = currentThread()
         let state = frameState(on: thread, info: info, frame: frame)
-        if state.pendingException != nil {
-            emitHandled(state, thread: thread, exception: state.pendingException!)
+        if let pending = state.pendingException {
+            if !reportsHandling { state.handlingException = true }
+            if state.handlingException && !info.handlerLines.contains(line) {
+                emitHandled(state, thread: thread, exception: pending)
+            }
         }
         checkChanges(state, thread: thread, frame: frame)
         state.lastLine = line
@@ -175,6 +181,11 @@ final class Recorder {
             thread.unwindingException = state.pendingException.map { UnsafeRawPointer($0) }
             withUnsafeMutablePointer(to: &event) { _ = bus.emit($0) }
         } else {
+            if let pending = state.pendingException {
+                // Returned normally: whatever was pending was dealt with.
+                emitHandled(state, thread: thread, exception: pending)
+                event.ts = now()
+            }
             thread.unwindingException = nil
             let captured = capturer.capture(value ?? Py.none)
             captured.withCValue { cValue in
@@ -215,7 +226,11 @@ final class Recorder {
     func onException(info: CodeInfo, frame: OpaquePointer?, exception: PyObjectPointer, line: Int32?) {
         let thread = currentThread()
         let state = frameState(on: thread, info: info, frame: frame)
-        if state.pendingException == exception { return }
+        if state.pendingException == exception {
+            // Raised again in the frame that held it (a `finally`, a bare `raise`): not handled.
+            state.handlingException = false
+            return
+        }
         let propagated = thread.unwindingException == UnsafeRawPointer(exception)
         thread.unwindingException = nil
         if let line, line > 0, state.lastLine == 0 { state.lastLine = line }
@@ -229,11 +244,13 @@ final class Recorder {
         let thread = currentThread()
         let state = frameState(on: thread, info: info, frame: frame)
         if state.pendingException == nil {
-            // It came from untraced code in between: it arrived here, then was caught.
+            // It came from untraced code in between: it arrived here first.
             emitException(state, thread: thread, exception: exception, phase: "propagated")
             state.setPendingException(exception)
         }
-        emitHandled(state, thread: thread, exception: exception)
+        // A handler runs; it may still re-raise (a `finally`, a bare `raise`), so "handled" is
+        // reported when the frame moves on (see onLine / onReturn).
+        state.handlingException = true
     }
 
     /// An exception leaves a traced frame by unwinding (3.12+: `PY_UNWIND`).

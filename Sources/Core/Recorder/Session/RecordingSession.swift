@@ -37,6 +37,9 @@ final class RecordingSession {
             }
         }
         plugins = loaded
+        if let opcodes = configuration["return_opcodes"]?.arrayValue?.compactMap(\.intValue), !opcodes.isEmpty {
+            SetTraceHook.returnOpcodes = Set(opcodes.map { UInt8(truncatingIfNeeded: $0) })
+        }
         let maxEvents = configuration["max_events"]?.intValue
         bus = EventBus(
             transforms: loaded.filter { $0.isTransform && !$0.isSink },
@@ -63,6 +66,7 @@ final class RecordingSession {
                 MonitoringHook.disable = disable
             }
             hook = "sys.monitoring"
+            recorder.reportsHandling = true
         } else {
             if mode == 0 && runtime.hasMonitoring {
                 HostLog.debug("sys.monitoring unavailable (no DISABLE sentinel given); using PyEval_SetTrace [no-sysmon]")

@@ -100,9 +100,80 @@ final class ValueCapturer {
             appendDict(object, depth: depth, into: &builder, failed: &failed)
         } else if type == TSPySet_Type() || type == TSPyFrozenSet_Type() {
             appendSet(object, frozen: type == TSPyFrozenSet_Type(), depth: depth, into: &builder, failed: &failed)
+        } else if depth < ValueCapturer.maxDepth && isPlainInstance(type) {
+            appendInstance(object, type: type, depth: depth, into: &builder, failed: &failed)
         } else {
             appendObjectRepr(object, into: &builder, failed: &failed)
         }
+    }
+
+    // MARK: - Instances of classes without their own __repr__
+
+    private var plainInstanceTypes: [UnsafeRawPointer: Bool] = [:]
+    private var objectRepr: PyObjectPointer?
+    private var objectGetAttribute: PyObjectPointer?
+
+    /// Whether `type` is a class defined in Python whose instances use `object.__repr__` and plain
+    /// attribute access: their repr (`<Point object at 0x…>`) says nothing and never changes, so
+    /// the recorder shows their attributes instead (`<Point x=1, y=2>`), which also makes
+    /// `obj.attr = v` visible as a change. Reading `__dict__` of such an object runs no user code.
+    private func isPlainInstance(_ type: OpaquePointer) -> Bool {
+        let key = UnsafeRawPointer(type)
+        if let known = plainInstanceTypes[key] { return known }
+        var guardState = PendingErrorGuard()
+        defer { guardState.restore() }
+        if objectRepr == nil {
+            objectRepr = Py.attribute(TSPyBaseObject_Type(), "__repr__")
+            objectGetAttribute = Py.attribute(TSPyBaseObject_Type(), "__getattribute__")
+        }
+        var plain = false
+        if PyType_GetFlags(type) & TS_Py_TPFLAGS_HEAPTYPE != 0,
+            let repr = Py.attribute(type, "__repr__"), let getAttribute = Py.attribute(type, "__getattribute__")
+        {
+            plain = repr == objectRepr && getAttribute == objectGetAttribute
+            Py_DecRef(repr)
+            Py_DecRef(getAttribute)
+        }
+        Py_IncRef(type)  // kept alive while cached, so the address stays meaningful
+        plainInstanceTypes[key] = plain
+        return plain
+    }
+
+    private func appendInstance(
+        _ object: PyObjectPointer, type: OpaquePointer, depth: Int, into builder: inout ReprBuilder, failed: inout Bool
+    ) {
+        var guardState = PendingErrorGuard()
+        let attributes = Py.attribute(object, "__dict__")
+        guardState.restore()
+        guard let attributes, Py.type(of: attributes) == TSPyDict_Type() else {
+            if let attributes { Py_DecRef(attributes) }
+            appendObjectRepr(object, into: &builder, failed: &failed)
+            return
+        }
+        defer { Py_DecRef(attributes) }
+        guard enter(object) else {
+            builder.append("<...>")
+            return
+        }
+        defer { leave() }
+        builder.append("<")
+        let name = typeNames.name(of: type)
+        builder.append(name)
+        var position: Py_ssize_t = 0
+        var key: PyObjectPointer?
+        var value: PyObjectPointer?
+        var first = true
+        while !builder.full, PyDict_Next(attributes, &position, &key, &value) != 0 {
+            guard let key, let value, Py.type(of: key) == TSPyUnicode_Type(), let keyBytes = Py.utf8(key) else { continue }
+            builder.append(first ? " " : ", ")
+            first = false
+            builder.append(keyBytes)
+            builder.append("=")
+            Py_IncRef(value)
+            appendRepr(of: value, depth: depth + 1, into: &builder, failed: &failed)
+            Py_DecRef(value)
+        }
+        builder.append(">")
     }
 
     /// Runs `repr()` on an arbitrary object; any exception becomes a failed repr.

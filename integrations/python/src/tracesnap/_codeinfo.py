@@ -139,6 +139,8 @@ def analyze_code(code, filename_is_traced):
       7 lines (tuple of (line, stores: tuple[int], candidates: tuple[int]))
       8 first_line (int)
       9 kind (str): "function", "module", "class", "generator", "coroutine", "comprehension", "lambda"
+     10 handler lines (tuple of int): lines of `except` clauses, `finally` bodies and `with`
+        statements; while an exception is pending, lines there do not mean it was handled
     """
     filename = code.co_filename
     if not filename_is_traced(filename):
@@ -255,7 +257,44 @@ def analyze_code(code, filename_is_traced):
         tuple(lines),
         code.co_firstlineno,
         kind,
+        _handler_lines(filename),
     )
+
+
+_HANDLER_LINES = {}
+
+
+def _handler_lines(filename):
+    """Lines of a file where a pending exception is still being dealt with (cached per file)."""
+    found = _HANDLER_LINES.get(filename)
+    if found is not None:
+        return found
+    lines = set()
+    try:
+        import ast
+        import tokenize
+
+        with tokenize.open(filename) as handle:
+            tree = ast.parse(handle.read(), filename)
+    except Exception:
+        tree = None
+    if tree is not None:
+        for node in ast.walk(tree):
+            try_types = (ast.Try,) + ((ast.TryStar,) if hasattr(ast, "TryStar") else ())
+            if isinstance(node, try_types):
+                for handler in node.handlers:
+                    lines.update(range(handler.lineno, (handler.end_lineno or handler.lineno) + 1))
+                if node.finalbody:
+                    first = node.finalbody[0].lineno
+                    last = node.finalbody[-1].end_lineno or first
+                    # the `finally:` keyword line sits just above the first statement
+                    lines.update(range(max(first - 1, node.lineno), last + 1))
+            elif isinstance(node, (ast.With, ast.AsyncWith)):
+                body_start = node.body[0].lineno if node.body else node.lineno + 1
+                lines.update(range(node.lineno, max(body_start, node.lineno + 1)))
+    found = tuple(sorted(lines))
+    _HANDLER_LINES[filename] = found
+    return found
 
 
 class FileFilter:

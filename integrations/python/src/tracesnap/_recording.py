@@ -174,6 +174,9 @@ class NativeSession:
         }
         if self.max_events:
             config["max_events"] = int(self.max_events)
+        import dis
+
+        config["return_opcodes"] = [dis.opmap[name] for name in ("RETURN_VALUE", "RETURN_CONST") if name in dis.opmap]
         handle = lib.ts_session_create(json.dumps(config).encode("utf-8"))
         if not handle:
             raise RecordingError(_native.last_error())
