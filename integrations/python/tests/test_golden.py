@@ -638,3 +638,37 @@ def test_semantics_nonlocal_change_is_visible(hook):
     assert rep(inner["prev"]) == "0"
     outer = [rep(e["value"]) for e in evs(t, "assign", "closure", var="n")]
     assert outer == ["0", "1"]
+
+
+@pytest.mark.parametrize("hook", _semantic_params("loop_recursion.py", _when(
+    lambda hook: PY <= (3, 11),
+    "3.9-3.11: a comprehension on the first line of a loop/if body fires a spurious loop/branch event "
+    "(for the enclosing function's node) inside the <listcomp>/<setcomp> frame")))
+def test_semantics_structure_events_belong_to_their_function(hook):
+    t = trace_of("loop_recursion.py", hook)
+    wrong = [(e["seq"], e["func"], e["node_id"]) for e in t["events"]
+             if e["type"] in ("loop", "branch") and e["node_id"].split(".")[0] != e["func"]]
+    assert wrong == []
+    assert [e["iteration"] for e in evs(t, "loop", "pairs")] == [0, 1]
+    assert len(evs(t, "branch", "pick")) == 1
+
+
+@pytest.mark.parametrize("hook", _semantic_params("loop_recursion.py"))
+def test_semantics_loop_iterations_per_frame_under_recursion(hook):
+    t = trace_of("loop_recursion.py", hook)
+    for call in evs(t, "call", "walk"):
+        its = [e["iteration"] for e in frame_events(t, call["frame_id"]) if e["type"] == "loop"]
+        assert its == [0, 1], (rep(call["args"]["n"]), its)
+    assert [rep(r["value"]) for r in evs(t, "return", "walk")][-1] == "14"
+
+
+@pytest.mark.parametrize("hook", _semantic_params("scopes.py", _when(
+    lambda hook: True, "a global container mutated inside a function (log.append(x)) is not recorded in "
+                       "that frame; it surfaces later as one merged module-level assign at a later line")))
+def test_semantics_global_container_mutation_in_function(hook):
+    t = trace_of("scopes.py", hook)
+    got = [(e["func"], e["line"], rep(e["prev"]), rep(e["value"]), e.get("mutation"))
+           for e in evs(t, "assign") if e["var"] == "log"]
+    assert got == [("<module>", 2, None, "[]", None),
+                   ("remember", 23, "[]", "['a']", True),
+                   ("remember", 23, "['a']", "['a', 'b']", True)]

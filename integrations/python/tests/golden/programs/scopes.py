@@ -1,4 +1,5 @@
 counter = 0
+log = []
 
 
 def bump_global():
@@ -18,4 +19,10 @@ def closure():
     return n
 
 
-print(bump_global(), closure())
+def remember(x):
+    log.append(x)
+
+
+remember("a")
+remember("b")
+print(bump_global(), closure(), log)

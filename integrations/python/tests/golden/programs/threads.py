@@ -14,7 +14,6 @@ def worker(k):
 
 
 t = Worker(target=worker, args=(4,))
-t.start()
-t.join()
+t.start(); t.join()  # one line: no main-thread event while the worker runs
 worker(1)
 print(results)
