@@ -672,3 +672,20 @@ def test_semantics_global_container_mutation_in_function(hook):
     assert got == [("<module>", 2, None, "[]", None),
                    ("remember", 23, "[]", "['a']", True),
                    ("remember", 23, "['a']", "['a', 'b']", True)]
+
+
+@pytest.mark.parametrize("hook", _semantic_params("redaction_leaks.py", _when(
+    lambda hook: True, "a redacted argument's value leaks through the return value, another variable "
+                       "holding it, and the exception message/value (reference defect G21)")))
+def test_semantics_redacted_values_do_not_leak(hook):
+    t = trace_of("redaction_leaks.py", hook)
+    text = json.dumps(t["events"])
+    assert [s for s in ("tok-SECRET-1", "key-SECRET-2", "pw-SECRET-3") if s in text] == []
+
+
+@pytest.mark.parametrize("hook", _semantic_params("redaction_leaks.py"))
+def test_semantics_redacted_arguments(hook):
+    t = trace_of("redaction_leaks.py", hook)
+    for func, arg in (("echo", "token"), ("wrap", "api_key"), ("check", "password")):
+        (call,) = evs(t, "call", func)
+        assert call["args"][arg]["redacted"] is True and call["args"][arg]["repr"] == "<redacted>"
