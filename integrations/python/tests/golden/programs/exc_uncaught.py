@@ -1,0 +1,12 @@
+def inner():
+    raise KeyError("missing")
+
+
+def outer():
+    inner()
+    return 1
+
+
+print("before")
+outer()
+print("never")
