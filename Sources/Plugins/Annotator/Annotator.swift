@@ -52,7 +52,12 @@ final class Annotator: TraceSnapPlugin {
         let id = event.frameID
         if id == lastFrameID, let last = lastFrame { return last }
         let context = frames[id] ?? {
-            let created = FrameContext(structure: structure(for: event.pointer.pointee.file))
+            // Comprehension, generator-expression and lambda frames (3.9–3.11 run them as their own
+            // frames) share lines with the enclosing function's structure; they get no branch or
+            // loop events of their own.
+            let function = event.function
+            let anonymous = function.count > 1 && function[0] == UInt8(ascii: "<") && !function.elementsEqual("<module>".utf8)
+            let created = FrameContext(structure: anonymous ? nil : structure(for: event.pointer.pointee.file))
             frames[id] = created
             return created
         }()

@@ -101,7 +101,11 @@ final class Redactor: TraceSnapPlugin {
             }
         case TS_EVENT_EXCEPTION:
             scrub(&e.pointee.value, keep: &keep)
-            if let clean = scrubber.scrub(event.text) {
+            var message = scrubber.scrub(event.text)
+            if let blanked = (message ?? Array(event.text)).withUnsafeBytes({ blankSecretValues(in: $0) }) {
+                message = blanked
+            }
+            if let clean = message {
                 keep.append(clean)
                 keep[keep.count - 1].withUnsafeBytes { e.pointee.text = ts_str($0) }
             }
@@ -111,8 +115,53 @@ final class Redactor: TraceSnapPlugin {
         withExtendedLifetime(keep) { next.emit(event) }
     }
 
+    /// Secret values seen under secret names (their text, without quotes). A value that travels
+    /// on under another name (`return token`, `[api_key]`, `f"bad {password}"`) is blanked too.
+    private var secretValues: [[UInt8]] = []
+    private var secretValueSet = Set<[UInt8]>()
+
+    private func remember(_ value: ts_value) {
+        var bytes = Array(value.repr.bytes)
+        if bytes.count >= 2, let first = bytes.first, first == bytes.last, first == 0x27 || first == 0x22 {
+            bytes = Array(bytes[1..<bytes.count - 1])
+        }
+        guard bytes.count >= 4, value.flags & UInt32(TS_VALUE_TRUNCATED) == 0, !secretValueSet.contains(bytes) else { return }
+        secretValueSet.insert(bytes)
+        secretValues.append(bytes)
+    }
+
+    /// Replaces every occurrence of a remembered secret value in `text`; nil when none occurs.
+    private func blankSecretValues(in text: UnsafeRawBufferPointer) -> [UInt8]? {
+        guard !secretValues.isEmpty, !text.isEmpty else { return nil }
+        var output: [UInt8]?
+        var current = Array(text)
+        for secret in secretValues where secret.count <= current.count {
+            var result: [UInt8] = []
+            var i = 0
+            var changed = false
+            while i < current.count {
+                if i + secret.count <= current.count && current[i] == secret[0]
+                    && current[i..<i + secret.count].elementsEqual(secret)
+                {
+                    result.append(contentsOf: Redactor.placeholder)
+                    i += secret.count
+                    changed = true
+                } else {
+                    result.append(current[i])
+                    i += 1
+                }
+            }
+            if changed {
+                current = result
+                output = result
+            }
+        }
+        return output
+    }
+
     private func redact(_ value: inout ts_value) {
         guard value.isPresent else { return }
+        if value.flags & UInt32(TS_VALUE_REDACTED) == 0 { remember(value) }
         Redactor.placeholder.withUnsafeBytes { value.repr = ts_str($0) }
         value.flags |= UInt32(TS_VALUE_REDACTED)
         value.flags &= ~UInt32(TS_VALUE_TRUNCATED | TS_VALUE_REPR_FAILED)
@@ -121,9 +170,14 @@ final class Redactor: TraceSnapPlugin {
     /// Scrubs secret keys inside a value's repr; returns whether it changed.
     @discardableResult
     private func scrub(_ value: inout ts_value, keep: inout [[UInt8]]) -> Bool {
-        guard value.isPresent, value.repr.len >= 5, ReprScrubber.mayHoldKeys(value.repr.bytes),
-            let clean = scrubber.scrub(value.repr.bytes)
-        else { return false }
+        guard value.isPresent, value.repr.len >= 4 else { return false }
+        var clean: [UInt8]?
+        if value.repr.len >= 5, ReprScrubber.mayHoldKeys(value.repr.bytes) { clean = scrubber.scrub(value.repr.bytes) }
+        if !secretValues.isEmpty {
+            let current = clean ?? Array(value.repr.bytes)
+            if let blanked = current.withUnsafeBytes({ blankSecretValues(in: $0) }) { clean = blanked }
+        }
+        guard let clean else { return false }
         keep.append(clean)
         keep[keep.count - 1].withUnsafeBytes { value.repr = ts_str($0) }
         value.flags |= UInt32(TS_VALUE_REDACTED)

@@ -24,7 +24,8 @@ enum MonitoringHook {
         let function: TSPyFastCFunction
         switch kind {
         case .pyStart: function = onPyStart
-        case .pyResume, .pyThrow: function = onPyResume
+        case .pyResume: function = onPyResume
+        case .pyThrow: function = onPyThrow
         case .pyReturn: function = onPyReturn
         case .pyYield: function = onPyYield
         case .line: function = onLine
@@ -70,6 +71,14 @@ enum MonitoringHook {
     private static let onPyResume: TSPyFastCFunction = { _, args, count in
         guard let (recorder, info) = resolve(args, count) else { return result(disabling: false) }
         guard info.traced else { return result(disabling: true) }
+        recorder.onResume(info: info, frame: PyEval_GetFrame())
+        return result(disabling: false)
+    }
+
+    /// PY_THROW cannot be disabled (CPython would print an error and drop the callback), so
+    /// untraced code just returns None here.
+    private static let onPyThrow: TSPyFastCFunction = { _, args, count in
+        guard let (recorder, info) = resolve(args, count), info.traced else { return result(disabling: false) }
         recorder.onResume(info: info, frame: PyEval_GetFrame())
         return result(disabling: false)
     }

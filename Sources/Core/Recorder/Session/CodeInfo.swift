@@ -45,6 +45,13 @@ final class CodeInfo {
     /// pending, running them does not mean it was handled.
     let handlerLines: Set<Int32>
 
+    /// Some line stores a `global` name (see `Recorder.rememberGlobalsBefore`).
+    private(set) lazy var hasGlobalStores: Bool = table.contains { checks in
+        guard let checks else { return false }
+        return checks.stores.contains { names[Int($0)].scope == .global }
+            || checks.candidates.contains { names[Int($0)].scope == .global }
+    }
+
     /// A generator, coroutine or async generator: its frames suspend and resume.
     var isResumable: Bool { flags & (0x20 | 0x80 | 0x100 | 0x200) != 0 }
 

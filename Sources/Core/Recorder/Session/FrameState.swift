@@ -18,6 +18,8 @@ final class FrameState {
     var depth: Int32
     /// The line that ran last in this frame (its stores are checked when the next event arrives).
     var lastLine: Int32 = 0
+    /// `Recorder.tick` when `lastLine` started.
+    var lineStartTick: UInt64 = 0
     var slots: [VariableSlot]
     /// An exception that is passing through this frame and has not been handled yet (retained).
     var pendingException: PyObjectPointer?
@@ -36,8 +38,12 @@ final class FrameState {
         self.slots = [VariableSlot](repeating: VariableSlot(), count: info.names.count)
     }
 
+    /// The line where `pendingException` was raised in or arrived at this frame.
+    var pendingLine: Int32 = 0
+
     func setPendingException(_ exception: PyObjectPointer?) {
         handlingException = false
+        pendingLine = lastLine
         if let exception { Py_IncRef(exception) }
         if let old = pendingException { Py_DecRef(old) }
         pendingException = exception

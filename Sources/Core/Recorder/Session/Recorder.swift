@@ -22,6 +22,18 @@ final class Recorder {
     private var threads: [UInt: ThreadState] = [:]
     private var lastThread: ThreadState?
     private var nextFrameID: UInt64 = 1
+    /// The repr last recorded for an object changed in place, by address, so that the other frames
+    /// that hold the same object do not report the same change again. Objects in slots are
+    /// retained, so their addresses are unique while they are compared.
+    private var latestMutations: [UnsafeRawPointer: (repr: ReprText, tick: UInt64)] = [:]
+    /// Counts line events; orders mutations against the start of each frame's current line.
+    private var tick: UInt64 = 0
+
+    private func rememberMutation(of key: UnsafeRawPointer, repr: ReprText) {
+        if latestMutations.count > 100_000 { latestMutations.removeAll(keepingCapacity: true) }
+        latestMutations[key] = (repr, tick)
+    }
+
     /// Scratch storage for the argument reprs of one `call` event.
     private var argumentArena: [UInt8] = []
     /// Whether the hook reports that a handler was entered (sys.monitoring's EXCEPTION_HANDLED);
@@ -166,6 +178,9 @@ final class Recorder {
         }
         checkChanges(state, thread: thread, frame: frame)
         state.lastLine = line
+        tick &+= 1
+        state.lineStartTick = tick
+        if info.hasGlobalStores { rememberGlobalsBefore(line, state: state, frame: frame) }
         var event = baseEvent(TS_EVENT_LINE, state, thread: thread, line: line)
         withUnsafeMutablePointer(to: &event) { _ = bus.emit($0) }
     }
@@ -201,6 +216,10 @@ final class Recorder {
     func onYield(info: CodeInfo, frame: OpaquePointer?, value: PyObjectPointer?) {
         let thread = currentThread()
         let state = frameState(on: thread, info: info, frame: frame)
+        if let pending = state.pendingException {
+            // Suspending normally: the exception was dealt with (e.g. thrown in and caught).
+            emitHandled(state, thread: thread, exception: pending)
+        }
         checkChanges(state, thread: thread, frame: frame)
         var event = baseEvent(TS_EVENT_YIELD, state, thread: thread, line: state.lastLine)
         let captured = capturer.capture(value ?? Py.none)
@@ -380,7 +399,11 @@ final class Recorder {
     }
 
     private func emitHandled(_ state: FrameState, thread: ThreadState, exception: PyObjectPointer) {
+        // Reported at the line where it was caught, even when it is known only later.
+        let current = state.lastLine
+        if state.pendingLine > 0 { state.lastLine = state.pendingLine }
         emitException(state, thread: thread, exception: exception, phase: "handled")
+        state.lastLine = current
         state.setPendingException(nil)
         thread.unwindingException = nil
     }
@@ -433,6 +456,33 @@ final class Recorder {
         return value
     }
 
+    /// A `global` name this line is about to store or mutate was bound elsewhere: remember its
+    /// value now, so the assign reports the real previous value (not null) and an in-place change
+    /// made by this very line (`log.append(x)`) is seen.
+    private func rememberGlobalsBefore(_ line: Int32, state: FrameState, frame: OpaquePointer?) {
+        guard let checks = state.info.checks(after: line) else { return }
+        var locals: PyObjectPointer?
+        for index32 in checks.stores {
+            let index = Int(index32)
+            guard state.info.names[index].scope == .global, state.slots[index].object == nil,
+                let object = read(index, of: state.info, frame: frame ?? state.frame, locals: &locals)
+            else { continue }
+            // Not counted as a change of this frame (change_index stays per frame).
+            state.slots[index] = VariableSlot(object: object, captured: capturer.capture(object), changes: -1)
+        }
+        for index32 in checks.candidates {
+            let index = Int(index32)
+            guard state.info.names[index].scope == .global, state.slots[index].object == nil,
+                let object = read(index, of: state.info, frame: frame ?? state.frame, locals: &locals)
+            else { continue }
+            if capturer.isImmutable(object) {
+                Py_DecRef(object)
+                continue
+            }
+            state.slots[index] = VariableSlot(object: object, captured: capturer.capture(object), changes: -1)
+        }
+    }
+
     /// Emits `assign` events for what the frame's last line changed.
     @inline(__always)
     private func checkChanges(_ state: FrameState, thread: ThreadState, frame: OpaquePointer?) {
@@ -471,7 +521,15 @@ final class Recorder {
             guard state.slots[index].captured != nil, !capturer.isImmutable(object) else { return }
             let value = capturer.capture(object)
             if value.repr == state.slots[index].captured!.repr { return }
+            let key = UnsafeRawPointer(object)
+            if let latest = latestMutations[key], latest.repr == value.repr, latest.tick < state.lineStartTick {
+                // Another frame recorded this change of the shared object before this frame's
+                // line began (`log.append(x)` in a function): it did not happen on this line.
+                state.slots[index].captured = value
+                return
+            }
             emitAssign(state, thread: thread, index: index, value: value, flags: UInt32(TS_EVENTF_MUTATION))
+            rememberMutation(of: key, repr: value.repr)
             state.slots[index].captured = value
             return
         }

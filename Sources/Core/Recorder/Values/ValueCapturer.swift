@@ -192,6 +192,15 @@ final class ValueCapturer {
             } else {
                 builder.append("error")
             }
+            if let value, let text = PyObject_Str(value) {
+                if let bytes = Py.utf8(text), !bytes.isEmpty {
+                    builder.append(": ")
+                    builder.append(bytes)
+                }
+                Py_DecRef(text)
+            } else {
+                PyErr_Clear()
+            }
             if let type { Py_DecRef(type) }
             if let value { Py_DecRef(value) }
             if let traceback { Py_DecRef(traceback) }

@@ -227,10 +227,12 @@ def analyze_code(code, filename_is_traced):
         elif op in _LOAD_NAME:
             if not is_function and ins.argval not in skip_names and not ins.argval.startswith("__"):
                 loads_by_line.setdefault(line, []).append(slot(ins.argval, SCOPE_NAME))
-        elif op == "LOAD_GLOBAL" and not is_function:
+        elif op == "LOAD_GLOBAL":
             var = ins.argval
             if isinstance(var, str) and var not in skip_names and not var.startswith("__"):
-                loads_by_line.setdefault(line, []).append(slot(var, SCOPE_NAME))
+                # a module-level container mutated from a function (log.append(x)) is recorded
+                # in the function that changed it
+                loads_by_line.setdefault(line, []).append(slot(var, SCOPE_GLOBAL if is_function else SCOPE_NAME))
         if op in _MUTATORS or op in ("LOAD_METHOD", "LOAD_ATTR", "LOAD_SUPER_ATTR"):
             mutating_lines.add(line)
         elif op == "BINARY_OP" and (ins.arg or 0) >= _INPLACE_BINARY_OP_MIN:
