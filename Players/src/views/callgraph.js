@@ -168,10 +168,14 @@ export function createGraphView(p) {
   svg.addEventListener("pointermove", (ev) => { if (!drag) return; view.x = drag.vx + ev.clientX - drag.x; view.y = drag.vy + ev.clientY - drag.y; apply(); });
   svg.addEventListener("pointerup", () => { drag = null; svg.classList.remove("dragging"); });
 
+  // the stage size, kept by a ResizeObserver so steps never force a layout
+  let stageSize = { width: 0, height: 0 };
+  new ResizeObserver((entries) => { for (const e of entries) stageSize = { width: e.contentRect.width, height: e.contentRect.height }; }).observe(svg);
+
   /** Pan so that a node is visible. */
   function ensureVisible(key) {
     const P = pos.get(key); if (!P) return;
-    const r = svg.getBoundingClientRect(); if (!r.width) return;
+    const r = stageSize.width ? stageSize : svg.getBoundingClientRect(); if (!r.width) return;
     const x = P.x * view.k + view.x, y = P.y * view.k + view.y;
     if (x < 0 || y < 0 || x + W * view.k > r.width || y + H * view.k > r.height) {
       view.x = r.width / 2 - (P.x + W / 2) * view.k;
