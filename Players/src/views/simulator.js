@@ -197,12 +197,7 @@ export function createSimulatorView(p) {
       }
       if (target) { target.classList.add("arm-entry"); armMarks.push(target); }
     }
-    // keep the running statement in view
-    const nowEl = lit[0];
-    if (nowEl && nowEl.classList.contains("now")) {
-      const cr = canvas.getBoundingClientRect(); const r = nowEl.getBoundingClientRect();
-      if (r.top < cr.top + 8 || r.bottom > cr.bottom - 8) canvas.scrollTop += r.top - cr.top - cr.height / 3;
-    }
+
 
     // variables
     const locals = ix.localsAt(fi, s);
@@ -227,5 +222,13 @@ export function createSimulatorView(p) {
     }));
   }
 
-  return { el, update, basename };
+  /** Keep the running statement in view (one layout read, after all writes). */
+  function follow() {
+    const nowEl = lit[0];
+    if (!nowEl || !nowEl.classList.contains("now")) return;
+    const cr = canvas.getBoundingClientRect(); const r = nowEl.getBoundingClientRect();
+    if (r.top < cr.top + 8 || r.bottom > cr.bottom - 8) canvas.scrollTop += r.top - cr.top - cr.height / 3;
+  }
+
+  return { el, update(s) { update(s); follow(); }, basename };
 }
