@@ -434,3 +434,12 @@ def test_go_to_step(page):
     inp.send_keys("99999" + Keys.ENTER)
     assert page.step == 296      # clamped to the last step
     assert page.errors() == []
+
+
+def test_many_variables_are_capped(page):
+    page.open("?trace=edge-wide&view=text&step=0")
+    page.key("End")
+    assert page.js("return document.querySelectorAll('#call-stack .locals tr').length") <= 61
+    page.d.find_element(By.CSS_SELECTOR, "#call-stack [data-expand]").click()
+    assert page.js("return document.querySelectorAll('#call-stack .locals tr').length") == 300
+    assert page.errors() == []
