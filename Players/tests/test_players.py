@@ -287,6 +287,9 @@ def test_edge_traces(page, view):
         page.key("ArrowRight")
     assert page.js("return window.__xss === undefined")
     assert page.errors() == []
+    page.open("?trace=edge-wide&view=%s&step=0" % view)
+    page.key("End"); page.key("ArrowLeft"); page.key("Home")
+    assert page.errors() == []
 
 
 def test_open_local_file(page, tmp_path):
