@@ -50,7 +50,8 @@ export function createHomeView(p) {
   async function refresh() {
     try {
       if (!projectsLoaded) {
-        const pr = await getJSON("/api/projects");
+        // projects are optional: the library still works without them
+        const pr = await getJSON("/api/projects").catch(() => ({ projects: [], total: 0 }));
         projectsLoaded = true;
         const cur = pr && pr.current ? String(pr.current) : "";
         const list = Array.isArray(pr.projects) ? pr.projects : [];
