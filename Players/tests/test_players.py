@@ -446,3 +446,24 @@ def test_many_variables_are_capped(page):
     page.d.find_element(By.CSS_SELECTOR, "#call-stack [data-expand]").click()
     assert page.js("return document.querySelectorAll('#call-stack .locals tr').length") == 300
     assert page.errors() == []
+
+
+def test_call_graph_details_and_recursion(page):
+    page.open("?trace=gen-small&view=graph&step=300")
+    assert page.js("return document.querySelector('.det-panel').hidden")
+    page.js("document.querySelector('.cg-node[data-key$=\"::fib\"]').dispatchEvent(new MouseEvent('click', {bubbles: true}))")
+    assert not page.js("return document.querySelector('.det-panel').hidden")
+    n = page.js("return document.querySelectorAll('#cg-details .inv').length")
+    assert n == 50                      # 10 rounds x fib(3) = 5 calls each
+    assert page.js("return document.querySelectorAll('.cg-edge.self').length") == 1
+    # jump to an invocation's return
+    page.js("document.querySelector('#cg-details .inv [title=\"Go to the return\"]').click()")
+    assert page.js("return window.__tracesnap.events") > page.step > 0
+    assert page.js("return document.querySelector('.cg-node.current') !== null")
+    # zoom keys
+    before = page.js("return document.querySelector('.zoom-label').textContent")
+    page.key("+")
+    assert page.js("return document.querySelector('.zoom-label').textContent") != before
+    page.d.find_element(By.CSS_SELECTOR, ".det-panel .panel-head button").click()
+    assert page.js("return document.querySelector('.det-panel').hidden")
+    assert page.errors() == []
