@@ -182,6 +182,12 @@ export class Player {
     this._urlTimer = setTimeout(() => writeRoute({ trace: this.urlTrace(), view: this.view, step: this.step }, false), 250);
   }
 
+  /** Write the current step into the URL now (not debounced). */
+  flushUrl() {
+    clearTimeout(this._urlTimer);
+    writeRoute({ trace: this.urlTrace(), view: this.view, step: this.step }, false);
+  }
+
   /** The trace id to put in URLs ("" for a local file or an exported page). */
   urlTrace() { return this.traceId === LOCAL || this.traceId === "inline" ? "" : this.traceId; }
 

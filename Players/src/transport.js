@@ -46,6 +46,16 @@ export function createTransport(p) {
   const chipBox = h("span", { class: "step-chip" });
   const readout = h("div", { class: "readout" }, chipBox, h("span", { class: "step-label" }, "step ", stepNum, goInput, h("span", { class: "of", text: ` / ${Math.max(0, ix.n - 1).toLocaleString()}` })));
 
+  const linkBtn = h("button", { class: "tbtn", id: "copy-link", title: "Copy a link to this moment", "aria-label": "Copy a link to this moment" }, icon("link"));
+  linkBtn.addEventListener("click", async () => {
+    p.flushUrl();
+    const url = location.href;
+    let ok = false;
+    try { await navigator.clipboard.writeText(url); ok = true; } catch { /* not allowed */ }
+    linkBtn.title = ok ? "Link copied" : url;
+    linkBtn.classList.add(ok ? "done" : "fail");
+    setTimeout(() => { linkBtn.classList.remove("done", "fail"); linkBtn.title = "Copy a link to this moment"; }, 1500);
+  });
   const el = h("div", { class: "transport-inner" },
     h("div", { class: "tgroup" },
       btn("first", "First step (Home)", () => { p.pause(); p.go(0, { push: true }); }, "first-btn"),
@@ -58,7 +68,7 @@ export function createTransport(p) {
       btn("outFwd", "Step out: run until this call returns (o)", () => p.stepOut(1), "out-fwd-btn"),
       btn("last", "Last step (End)", () => { p.pause(); p.go(ix.n - 1, { push: true }); }, "last-btn")),
     h("div", { class: "scrub-wrap" }, ticks, scrub),
-    speed, readout);
+    speed, linkBtn, readout);
   const fwd = el.querySelector("#fwd-btn");
   fwd.classList.add("fwd");
 

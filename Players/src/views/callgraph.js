@@ -186,6 +186,15 @@ export function createGraphView(p) {
   let stageSize = { width: 0, height: 0 };
   new ResizeObserver((entries) => { for (const e of entries) stageSize = { width: e.contentRect.width, height: e.contentRect.height }; }).observe(svg);
 
+  /** Centre the view on a node. */
+  function center(key) {
+    const P = pos.get(key); if (!P) { apply(); return; }
+    const r = svg.getBoundingClientRect();
+    view.x = r.width / 2 - (P.x + W / 2) * view.k;
+    view.y = r.height / 2.6 - (P.y + H / 2) * view.k;
+    apply();
+  }
+
   /** Pan so that a node is visible. */
   function ensureVisible(key) {
     const P = pos.get(key); if (!P) return;
@@ -368,7 +377,13 @@ export function createGraphView(p) {
   return {
     el,
     update,
-    show() { requestAnimationFrame(() => { if (!fitted) { fitted = true; fit(); if (view.k < 0.85) { view.k = 0.85; apply(); } } ensureVisible(ix.frames[ix.frameOf[p.step]].key); }); },
+    show() {
+      requestAnimationFrame(() => {
+        const key = ix.frames[ix.frameOf[p.step]].key;
+        if (!fitted) { fitted = true; fit(); if (view.k < 0.85) { view.k = 0.85; center(key); } }
+        ensureVisible(key);
+      });
+    },
     onKey(ev) {
       if (ev.key === "+" || ev.key === "=") { zoomBy(1.25); return true; }
       if (ev.key === "-") { zoomBy(1 / 1.25); return true; }
