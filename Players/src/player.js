@@ -34,6 +34,7 @@ export class Player {
     this.views = new Map();
     this.playing = false;
     this.speed = 2;
+    try { const v = parseInt(localStorage.getItem("tracesnap-speed") ?? "", 10); if (v >= 0 && v < SPEEDS.length) this.speed = v; } catch { /* ignore */ }
     this.selectedVar = null;        // {frame, name}
     this.listeners = new Set();     // (step) => void, called after each move
     this._timer = 0;
@@ -68,6 +69,10 @@ export class Player {
         if (!ok) return;
       }
       this.view = r.view;
+      if (!this.ix.n) {
+        this.shell.showError("This trace is empty", "It contains no events: the program may have stopped before any traced code ran.", true);
+        return;
+      }
       const s = r.step === null ? 0 : r.step;
       this._mount(r.view);
       this.go(s, { force: true, url: false });
@@ -274,6 +279,7 @@ export class Player {
 
   setSpeed(i) {
     this.speed = Math.max(0, Math.min(SPEEDS.length - 1, i));
+    try { localStorage.setItem("tracesnap-speed", String(this.speed)); } catch { /* ignore */ }
     this.shell.speedChanged(this.speed);
   }
 }

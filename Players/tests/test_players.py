@@ -130,6 +130,7 @@ def test_exceptions_menu(page):
     ("?trace=..%2F..%2Fetc&view=graph", "not a valid trace id"),
     ("?trace=corrupt&view=simulator", "not valid JSON"),
     ("?trace=notatrace&view=events", "not a trace"),
+    ("?trace=empty&view=text", "no events"),
     ("?view=text", "No trace selected"),
 ])
 def test_failed_loads_show_message(page, query, needle):
