@@ -69,10 +69,6 @@ export class Player {
         if (!ok) return;
       }
       this.view = r.view;
-      if (!this.ix.n) {
-        this.shell.showError("This trace is empty", "It contains no events: the program may have stopped before any traced code ran.", true);
-        return;
-      }
       const s = r.step === null ? 0 : r.step;
       this._mount(r.view);
       this.go(s, { force: true, url: false });
@@ -97,6 +93,7 @@ export class Player {
     try {
       const ix = await loadTrace(id, (msg) => { if (seq === this._loadSeq) this.shell.showLoading(msg); });
       if (seq !== this._loadSeq) return false;
+      if (!ix.n) throw new Error("It contains no events: the program may have stopped before any traced code ran.");
       this.ix = ix;
       this.traceId = id;
       this.loadMs = performance.now() - t0;
@@ -120,6 +117,7 @@ export class Player {
     this.shell.showLoading(`Reading ${file.name}…`);
     try {
       const ix = indexFromText(await file.text());
+      if (!ix.n) throw new Error("It contains no events.");
       this.ix = ix; this.traceId = LOCAL; this.views.clear(); this.selectedVar = null;
       this.shell.traceLoaded(this);
       this.view = "text";
