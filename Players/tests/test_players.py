@@ -65,6 +65,7 @@ def test_keyboard_shortcuts(page):
     page.key("u")
     assert page.step == 139             # compute's call
     assert page.errors() == []
+    page.js("localStorage.removeItem('tracesnap-speed')")
 
 
 def test_view_switch_keeps_step_and_back_works(page):
