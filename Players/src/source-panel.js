@@ -70,6 +70,17 @@ export function createSourcePanel(p, { compact = false } = {}) {
         box.appendChild(row);
       });
     }
+    // hover a line number: how often that line ran so far / in total (computed on demand)
+    box.addEventListener("mouseover", (ev) => {
+      const b = ev.target.closest("button.ln");
+      if (!b) return;
+      const line = parseInt(b.dataset.line, 10);
+      const steps = ix.lineSteps(file, line);
+      let k = 0; let lo = 0; let hi = steps.length;
+      while (lo < hi) { const m = (lo + hi) >>> 1; if (steps[m] <= p.step) lo = m + 1; else hi = m; }
+      k = lo;
+      b.title = steps.length ? `Line ${line} ran ${k} of ${steps.length} time${steps.length === 1 ? "" : "s"} so far.\nClick: run to it · Shift+click: run back to it` : `Line ${line} never ran.`;
+    });
     box.addEventListener("click", (ev) => {
       const b = ev.target.closest("button.ln");
       if (!b) return;
