@@ -56,6 +56,7 @@ export function createSourcePanel(p, { compact = false } = {}) {
     if (!src) {
       box.appendChild(h("p", { class: "muted pad", text: file ? `No source recorded for ${basename(file)}.` : "No source recorded in this trace." }));
     } else {
+      const ran = ix.lineIndex.get(file);   // lines with at least one line event (coverage dots)
       const state = { inString: null };
       const textLines = src.split(/\r\n|\r|\n/);
       if (textLines.length && textLines[textLines.length - 1] === "") textLines.pop();
@@ -65,7 +66,7 @@ export function createSourcePanel(p, { compact = false } = {}) {
         const codeEl = h("span", { class: "lc" });
         for (const [cls, t] of tokenize(text, state)) codeEl.appendChild(cls ? h("span", { class: "tk-" + cls, text: t }) : document.createTextNode(t));
         if (!text) codeEl.textContent = " ";
-        const row = h("div", { class: "line" }, num, codeEl);
+        const row = h("div", { class: ran && ran.has(n) ? "line ran" : "line" }, num, codeEl);
         lines.push(row);
         box.appendChild(row);
       });
