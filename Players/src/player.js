@@ -180,7 +180,8 @@ export class Player {
 
   _scheduleUrl(push) {
     const r = { trace: this.urlTrace(), view: this.view, step: this.step };
-    if (push) { clearTimeout(this._urlTimer); writeRoute(r, true); return; }
+    // history writes never delay the render: a jump's entry is pushed right after it
+    if (push) { clearTimeout(this._urlTimer); setTimeout(() => writeRoute(r, true), 0); return; }
     clearTimeout(this._urlTimer);
     this._urlTimer = setTimeout(() => writeRoute({ trace: this.urlTrace(), view: this.view, step: this.step }, false), 250);
   }
