@@ -20,7 +20,7 @@ export const SHORTCUTS = [
   ["x / Shift+X", "Next / previous exception", null],
   [", / .", "Previous / next change of the selected variable", null],
   ["click a line number", "Run to that line (Shift+click: backward)", null],
-  ["1 2 3 4", "Text · Simulator · Call graph · Events", null],
+  ["1 · 2 · 3 · 4", "Text · Simulator · Call graph · Events", null],
   ["/", "Search functions, variables and values", null],
   ["g", "Go to a step number", null],
   ["+ / − / 0", "Zoom in / out / fit (call graph)", null],

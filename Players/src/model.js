@@ -116,6 +116,7 @@ export class TraceIndex {
     this.frameOf = new Int32Array(n);
     this.stackOf = new Int32Array(n);      // stack node active at each step
     this.loopIter = new Int32Array(n).fill(-1);
+    this.depthOf = new Int32Array(n);      // stack depth (this thread) at each step
     this.nodeFrame = [];                    // stack node -> frame
     this.nodePrev = [];                     // stack node -> previous node (-1)
     /** @type {Frame[]} */
@@ -219,6 +220,7 @@ export class TraceIndex {
       const f = this.frames[fi];
       this.frameOf[i] = fi;
       this.stackOf[i] = st.nodes.length ? st.nodes[st.nodes.length - 1] : -1;
+      this.depthOf[i] = st.stack.length;
 
       switch (type) {
         case "line": {

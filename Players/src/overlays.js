@@ -24,7 +24,7 @@ function modal(title, body, cls = "") {
   closeOverlays();
   const closeBtn = h("button", { class: "btn icon close", "aria-label": "Close", text: "✕" });
   const box = h("div", { class: `modal ${cls}`, role: "dialog", "aria-modal": "true", "aria-label": title },
-    h("div", { class: "modal-head" }, h("h2", { text: title }), closeBtn), body);
+    h("div", { class: "modal-head" }, h("h2", { text: title }), closeBtn), h("div", { class: "modal-body" }, body));
   const back = h("div", { class: "backdrop" }, box);
   back.addEventListener("mousedown", (ev) => { if (ev.target === back) closeOverlays(); });
   closeBtn.addEventListener("click", closeOverlays);
@@ -35,7 +35,10 @@ function modal(title, body, cls = "") {
 
 /** The keyboard-shortcut help. */
 export function openHelp() {
-  const rows = SHORTCUTS.map(([k, d]) => h("tr", null, h("td", null, ...k.split(" ").map((part) => part === "/" || part === "+" || part === "·" ? ` ${part} ` : h("kbd", { text: part }))), h("td", { text: d })));
+  // "a / b", "Shift + x", "1 · 2": separators are text, words with spaces are prose, the rest are keys
+  const keyCell = (k) => k.split(/( \/ | \+ | · )/).filter(Boolean).map((part) =>
+    / \/ | \+ | · /.test(part) ? part : part.includes(" ") ? h("span", { class: "muted", text: part }) : h("kbd", { text: part }));
+  const rows = SHORTCUTS.map(([k, d]) => h("tr", null, h("td", null, ...keyCell(k)), h("td", { text: d })));
   const box = modal("Keyboard shortcuts", h("table", { class: "help-table", id: "help-overlay" }, h("tbody", null, rows)), "help");
   box.querySelector(".close").focus();
 }

@@ -34,6 +34,7 @@ export class Player {
     this.views = new Map();
     this.playing = false;
     this.speed = 2;
+    try { const v = parseInt(localStorage.getItem("tracesnap-speed") ?? "", 10); if (v >= 0 && v < SPEEDS.length) this.speed = v; } catch { /* ignore */ }
     this.selectedVar = null;        // {frame, name}
     this.listeners = new Set();     // (step) => void, called after each move
     this._timer = 0;
@@ -92,6 +93,7 @@ export class Player {
     try {
       const ix = await loadTrace(id, (msg) => { if (seq === this._loadSeq) this.shell.showLoading(msg); });
       if (seq !== this._loadSeq) return false;
+      if (!ix.n) throw new Error("It contains no events: the program may have stopped before any traced code ran.");
       this.ix = ix;
       this.traceId = id;
       this.loadMs = performance.now() - t0;
@@ -115,6 +117,7 @@ export class Player {
     this.shell.showLoading(`Reading ${file.name}…`);
     try {
       const ix = indexFromText(await file.text());
+      if (!ix.n) throw new Error("It contains no events.");
       this.ix = ix; this.traceId = LOCAL; this.views.clear(); this.selectedVar = null;
       this.shell.traceLoaded(this);
       this.view = "text";
@@ -177,9 +180,16 @@ export class Player {
 
   _scheduleUrl(push) {
     const r = { trace: this.urlTrace(), view: this.view, step: this.step };
-    if (push) { clearTimeout(this._urlTimer); writeRoute(r, true); return; }
+    // history writes never delay the render: a jump's entry is pushed right after it
+    if (push) { clearTimeout(this._urlTimer); setTimeout(() => writeRoute(r, true), 0); return; }
     clearTimeout(this._urlTimer);
     this._urlTimer = setTimeout(() => writeRoute({ trace: this.urlTrace(), view: this.view, step: this.step }, false), 250);
+  }
+
+  /** Write the current step into the URL now (not debounced). */
+  flushUrl() {
+    clearTimeout(this._urlTimer);
+    writeRoute({ trace: this.urlTrace(), view: this.view, step: this.step }, false);
   }
 
   /** The trace id to put in URLs ("" for a local file or an exported page). */
@@ -268,6 +278,7 @@ export class Player {
 
   setSpeed(i) {
     this.speed = Math.max(0, Math.min(SPEEDS.length - 1, i));
+    try { localStorage.setItem("tracesnap-speed", String(this.speed)); } catch { /* ignore */ }
     this.shell.speedChanged(this.speed);
   }
 }

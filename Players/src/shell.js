@@ -102,7 +102,7 @@ export function createShell(root) {
       if (typeof ss.exit_code === "number" && ss.exit_code !== 0) bits.push(`exit ${ss.exit_code}`);
       const partial = ss.partial ? h("span", { class: "tt-partial", title: "The recording was cut short; the trace ends early.", text: `partial${ss.partial_reason ? ` (${ss.partial_reason})` : ""}` }) : null;
       replace(title, h("span", { class: "tt-name", title: ss.entry ? String(ss.entry) : name, text: name }),
-        h("span", { class: "tt-meta" }, bits.join(" · "), partial ? " · " : null, partial));
+        h("span", { class: "tt-meta", title: bits.join(" · ") }, bits.join(" · "), partial ? " · " : null, partial));
       document.title = `${name} — tracesnap`;
       const nexc = ix.raises.length;
       excBtn.hidden = nexc === 0;

@@ -56,6 +56,7 @@ export function createSourcePanel(p, { compact = false } = {}) {
     if (!src) {
       box.appendChild(h("p", { class: "muted pad", text: file ? `No source recorded for ${basename(file)}.` : "No source recorded in this trace." }));
     } else {
+      const ran = ix.lineIndex.get(file);   // lines with at least one line event (coverage dots)
       const state = { inString: null };
       const textLines = src.split(/\r\n|\r|\n/);
       if (textLines.length && textLines[textLines.length - 1] === "") textLines.pop();
@@ -65,11 +66,22 @@ export function createSourcePanel(p, { compact = false } = {}) {
         const codeEl = h("span", { class: "lc" });
         for (const [cls, t] of tokenize(text, state)) codeEl.appendChild(cls ? h("span", { class: "tk-" + cls, text: t }) : document.createTextNode(t));
         if (!text) codeEl.textContent = " ";
-        const row = h("div", { class: "line" }, num, codeEl);
+        const row = h("div", { class: ran && ran.has(n) ? "line ran" : "line" }, num, codeEl);
         lines.push(row);
         box.appendChild(row);
       });
     }
+    // hover a line number: how often that line ran so far / in total (computed on demand)
+    box.addEventListener("mouseover", (ev) => {
+      const b = ev.target.closest("button.ln");
+      if (!b) return;
+      const line = parseInt(b.dataset.line, 10);
+      const steps = ix.lineSteps(file, line);
+      let k = 0; let lo = 0; let hi = steps.length;
+      while (lo < hi) { const m = (lo + hi) >>> 1; if (steps[m] <= p.step) lo = m + 1; else hi = m; }
+      k = lo;
+      b.title = steps.length ? `Line ${line} ran ${k} of ${steps.length} time${steps.length === 1 ? "" : "s"} so far.\nClick: run to it · Shift+click: run back to it` : `Line ${line} never ran.`;
+    });
     box.addEventListener("click", (ev) => {
       const b = ev.target.closest("button.ln");
       if (!b) return;

@@ -21,10 +21,43 @@ export function createTransport(p) {
   const scrub = h("input", { type: "range", class: "scrub", id: "scrubber", min: 0, max: Math.max(0, ix.n - 1), step: 1, value: 0, "aria-label": "Scrub through the trace" });
   scrub.addEventListener("input", () => { p.pause(); p.go(parseInt(scrub.value, 10)); });
   scrub.addEventListener("change", () => p.go(parseInt(scrub.value, 10), { push: true, force: true }));
-  // exception ticks on the scrubber
-  const ticks = h("div", { class: "scrub-ticks", "aria-hidden": "true" });
-  const denom = Math.max(1, ix.n - 1);
-  for (const s of ix.raises.slice(0, 200)) ticks.appendChild(h("span", { class: "tick exc", style: { left: `${(s / denom) * 100}%` } }));
+  // a minimap under the scrubber: call depth over the whole trace, exceptions in red
+  const canvas = h("canvas", { class: "scrub-map", "aria-hidden": "true" });
+  const ticks = canvas;
+  const drawMap = () => {
+    const wCss = canvas.clientWidth; const hCss = canvas.clientHeight;
+    if (!wCss || !hCss) return;
+    const dpr = window.devicePixelRatio || 1;
+    canvas.width = Math.round(wCss * dpr); canvas.height = Math.round(hCss * dpr);
+    const g = canvas.getContext("2d");
+    g.scale(dpr, dpr);
+    const cs = getComputedStyle(document.documentElement);
+    const inset = 8; const w = Math.max(1, wCss - 2 * inset);
+    const cols = Math.max(1, Math.floor(w));
+    const maxD = new Int32Array(cols);
+    let top = 1;
+    const per = ix.n / cols;
+    for (let c = 0; c < cols; c++) {
+      const a = Math.floor(c * per); const b = Math.max(a + 1, Math.floor((c + 1) * per));
+      let m = 0;
+      for (let i = a; i < b && i < ix.n; i++) if (ix.depthOf[i] > m) m = ix.depthOf[i];
+      maxD[c] = m; if (m > top) top = m;
+    }
+    top = Math.min(top, 40);
+    g.clearRect(0, 0, wCss, hCss);
+    g.fillStyle = cs.getPropertyValue("--accent").trim() || "#0d7a70";
+    g.globalAlpha = 0.28;
+    for (let c = 0; c < cols; c++) {
+      const hh = Math.max(1, Math.round((Math.min(maxD[c], top) / top) * (hCss - 4)));
+      g.fillRect(inset + c, hCss - hh, 1, hh);
+    }
+    g.globalAlpha = 1;
+    g.fillStyle = cs.getPropertyValue("--err").trim() || "#c81e1e";
+    const denom = Math.max(1, ix.n - 1);
+    for (const st of ix.raises.slice(0, 2000)) g.fillRect(inset + Math.round((st / denom) * (w - 1)), 0, 1.5, hCss);
+  };
+  new ResizeObserver(() => { if (canvas.isConnected) drawMap(); }).observe(canvas);
+  new MutationObserver(() => drawMap()).observe(document.documentElement, { attributes: true, attributeFilter: ["data-theme"] });
   const speed = h("select", { class: "speed", id: "speed", title: "Playback speed ([ and ])", "aria-label": "Playback speed" },
     SPEEDS.map((sp, i) => h("option", { value: i, text: sp.label, selected: i === p.speed })));
   speed.addEventListener("change", () => p.setSpeed(parseInt(speed.value, 10)));
@@ -46,6 +79,16 @@ export function createTransport(p) {
   const chipBox = h("span", { class: "step-chip" });
   const readout = h("div", { class: "readout" }, chipBox, h("span", { class: "step-label" }, "step ", stepNum, goInput, h("span", { class: "of", text: ` / ${Math.max(0, ix.n - 1).toLocaleString()}` })));
 
+  const linkBtn = h("button", { class: "tbtn", id: "copy-link", title: "Copy a link to this moment", "aria-label": "Copy a link to this moment" }, icon("link"));
+  linkBtn.addEventListener("click", async () => {
+    p.flushUrl();
+    const url = location.href;
+    let ok = false;
+    try { await navigator.clipboard.writeText(url); ok = true; } catch { /* not allowed */ }
+    linkBtn.title = ok ? "Link copied" : url;
+    linkBtn.classList.add(ok ? "done" : "fail");
+    setTimeout(() => { linkBtn.classList.remove("done", "fail"); linkBtn.title = "Copy a link to this moment"; }, 1500);
+  });
   const el = h("div", { class: "transport-inner" },
     h("div", { class: "tgroup" },
       btn("first", "First step (Home)", () => { p.pause(); p.go(0, { push: true }); }, "first-btn"),
@@ -58,7 +101,7 @@ export function createTransport(p) {
       btn("outFwd", "Step out: run until this call returns (o)", () => p.stepOut(1), "out-fwd-btn"),
       btn("last", "Last step (End)", () => { p.pause(); p.go(ix.n - 1, { push: true }); }, "last-btn")),
     h("div", { class: "scrub-wrap" }, ticks, scrub),
-    speed, readout);
+    speed, linkBtn, readout);
   const fwd = el.querySelector("#fwd-btn");
   fwd.classList.add("fwd");
 

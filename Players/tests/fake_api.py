@@ -107,6 +107,7 @@ class FakeServer:
             self.library.add_file(p.name.replace(".trace.json", ""), p, project="examples")
         self.library.add("corrupt", b'{"version": "0.1", "events": [ {"seq": 0', name="corrupt json")
         self.library.add("notatrace", b'[1, 2, 3]', name="not a trace")
+        self.library.add("empty", b'{"version": "0.2", "events": [], "session": {"partial": true}}', name="empty")
         # structurally odd but readable: the players must not throw on it
         weird = {"version": "9.9", "events": [
             None, 5, "x", {"type": "call"}, {"type": "assign", "var": {"x": 1}, "value": "plain string", "prev": 7},

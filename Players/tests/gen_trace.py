@@ -397,3 +397,15 @@ def generate_threads() -> dict:
             "session": {"kind": "script", "granularity": "line", "entry": FILE + ":<module>", "source": SOURCE,
                         "sources_by_file": {FILE: SOURCE}, "structure_by_file": {FILE: STRUCTURE},
                         "partial": True, "partial_reason": "max-events"}}
+
+
+def generate_wide(n_vars: int = 300) -> dict:
+    """A module frame with many variables (the text view caps the rows)."""
+    ev: list[dict] = [{"seq": 0, "ts": 0, "depth": 1, "type": "call", "func": "<module>", "line": 0, "file": FILE, "args": {}}]
+    for i in range(n_vars):
+        ev.append({"seq": len(ev), "ts": len(ev), "depth": 1, "type": "line", "line": 1, "file": FILE, "func": "<module>"})
+        ev.append({"seq": len(ev), "ts": len(ev), "depth": 1, "type": "assign", "var": "v%03d" % i, "scope": "local", "line": 1,
+                   "file": FILE, "value": val(i), "prev": None, "change_index": 0})
+    ev.append({"seq": len(ev), "ts": len(ev), "depth": 1, "type": "return", "line": 1, "file": FILE, "func": "<module>", "value": val(None)})
+    return {"version": "0.2", "trace_id": "wide", "events": ev,
+            "session": {"entry": FILE + ":<module>", "sources_by_file": {FILE: SOURCE}, "structure_by_file": {FILE: STRUCTURE}}}

@@ -53,5 +53,8 @@ def test_scale(page, perf_log, view, size):
     perf_log["%s/%s" % (size, view)] = summary
     print(size, view, summary)
     assert page.errors() == []
+    # every operation: median <= 50 ms; single steps (the common case): p90 <= 50 ms too.
+    # (medians/p90 rather than max: the CI VM is shared and has GC and scheduling spikes)
     worst_median = max(v["median"] for k, v in summary.items() if isinstance(v, dict))
     assert worst_median <= LIMIT_MS, summary
+    assert max(summary["forward"]["p90"], summary["backward"]["p90"]) <= LIMIT_MS, summary

@@ -65,6 +65,7 @@ def test_keyboard_shortcuts(page):
     page.key("u")
     assert page.step == 139             # compute's call
     assert page.errors() == []
+    page.js("localStorage.removeItem('tracesnap-speed')")
 
 
 def test_view_switch_keeps_step_and_back_works(page):
@@ -130,6 +131,7 @@ def test_exceptions_menu(page):
     ("?trace=..%2F..%2Fetc&view=graph", "not a valid trace id"),
     ("?trace=corrupt&view=simulator", "not valid JSON"),
     ("?trace=notatrace&view=events", "not a trace"),
+    ("?trace=empty&view=text", "no events"),
     ("?view=text", "No trace selected"),
 ])
 def test_failed_loads_show_message(page, query, needle):
@@ -287,6 +289,9 @@ def test_edge_traces(page, view):
         page.key("ArrowRight")
     assert page.js("return window.__xss === undefined")
     assert page.errors() == []
+    page.open("?trace=edge-wide&view=%s&step=0" % view)
+    page.key("End"); page.key("ArrowLeft"); page.key("Home")
+    assert page.errors() == []
 
 
 def test_open_local_file(page, tmp_path):
@@ -433,4 +438,34 @@ def test_go_to_step(page):
     inp.send_keys(Keys.CONTROL, "a")
     inp.send_keys("99999" + Keys.ENTER)
     assert page.step == 296      # clamped to the last step
+    assert page.errors() == []
+
+
+def test_many_variables_are_capped(page):
+    page.open("?trace=edge-wide&view=text&step=0")
+    page.key("End")
+    assert page.js("return document.querySelectorAll('#call-stack .locals tr').length") <= 61
+    page.d.find_element(By.CSS_SELECTOR, "#call-stack [data-expand]").click()
+    assert page.js("return document.querySelectorAll('#call-stack .locals tr').length") == 300
+    assert page.errors() == []
+
+
+def test_call_graph_details_and_recursion(page):
+    page.open("?trace=gen-small&view=graph&step=300")
+    assert page.js("return document.querySelector('.det-panel').hidden")
+    page.js("document.querySelector('.cg-node[data-key$=\"::fib\"]').dispatchEvent(new MouseEvent('click', {bubbles: true}))")
+    assert not page.js("return document.querySelector('.det-panel').hidden")
+    n = page.js("return document.querySelectorAll('#cg-details .inv').length")
+    assert n == 50                      # 10 rounds x fib(3) = 5 calls each
+    assert page.js("return document.querySelectorAll('.cg-edge.self').length") == 1
+    # jump to an invocation's return
+    page.js("document.querySelector('#cg-details .inv [title=\"Go to the return\"]').click()")
+    assert page.js("return window.__tracesnap.events") > page.step > 0
+    assert page.js("return document.querySelector('.cg-node.current') !== null")
+    # zoom keys
+    before = page.js("return document.querySelector('.zoom-label').textContent")
+    page.key("+")
+    assert page.js("return document.querySelector('.zoom-label').textContent") != before
+    page.d.find_element(By.CSS_SELECTOR, ".det-panel .panel-head button").click()
+    assert page.js("return document.querySelector('.det-panel').hidden")
     assert page.errors() == []

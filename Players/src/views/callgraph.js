@@ -17,6 +17,7 @@ import { upperBound } from "ts/bsearch.js";
 const W = 188, H = 54, XGAP = 76, YGAP = 92;
 const CHAR_W = 6.7;   // approx. width of an 11px monospace character
 const LIST_WINDOW = 60;
+const PER_ROW = 5;          // nodes per row before a layer wraps
 
 /** @param {import("ts/player.js").Player} p */
 export function createGraphView(p) {
@@ -41,7 +42,13 @@ export function createGraphView(p) {
   const panel = h("section", { class: "panel cg-panel" }, h("header", { class: "panel-head" }, h("h3", { text: "Call graph" }),
     h("div", { class: "sim-legend" }, h("span", { class: "lg lg-now", text: "on the stack" }), h("span", { class: "lg lg-rec", text: "↻ recursive" }), h("span", { class: "lg lg-ext", text: "HTTP host" }))), statusLine, stage);
   const details = h("div", { class: "cg-details", id: "cg-details" }, h("p", { class: "muted pad", text: "Click a function to see every call: its arguments, what it returned, and who called it." }));
-  const detPanel = h("section", { class: "panel det-panel" }, h("header", { class: "panel-head" }, h("h3", { text: "Details" })), details);
+  const closeDet = h("button", { class: "btn small icon", title: "Close the details", "aria-label": "Close the details", text: "✕" });
+  const detPanel = h("section", { class: "panel det-panel", hidden: true }, h("header", { class: "panel-head" }, h("h3", { text: "Details" }), h("span", { class: "panel-sub" }, closeDet)), details);
+  closeDet.addEventListener("click", () => {
+    detPanel.hidden = true; el.classList.remove("with-details");
+    if (selected) selected.g.classList.remove("selected");
+    selected = null; selectedKey = "";
+  });
   const el = h("div", { class: "view view-graph" }, src.el, panel, detPanel);
 
   // ------------------------------------------------------------- layout
@@ -60,6 +67,7 @@ export function createGraphView(p) {
   for (const n of nodes) { const l = layer.get(n.key); (layers[l] ??= []).push(n); }
   const pos = new Map();
   let maxW = 0;
+  let row = 0;
   layers.forEach((L, li) => {
     if (!L) return;
     L.sort((a, b) => firstSeq(a) - firstSeq(b));
@@ -73,11 +81,17 @@ export function createGraphView(p) {
       }
       L.sort((a, b) => bc.get(a.key) - bc.get(b.key) || firstSeq(a) - firstSeq(b));
     }
-    L.forEach((n, i) => pos.set(n.key, { x: i * (W + XGAP), y: li * (H + YGAP), layer: li }));
-    maxW = Math.max(maxW, L.length * (W + XGAP) - XGAP);
+    // wide layers wrap into several rows so the graph stays readable
+    const perRow = Math.max(1, Math.min(PER_ROW, Math.ceil(L.length / Math.ceil(L.length / PER_ROW))));
+    L.forEach((n, i) => {
+      const r = row + Math.floor(i / perRow);
+      pos.set(n.key, { x: (i % perRow) * (W + XGAP), y: r * (H + YGAP), layer: r, rowLen: Math.min(perRow, L.length - Math.floor(i / perRow) * perRow) });
+    });
+    row += Math.ceil(L.length / perRow);
+    maxW = Math.max(maxW, Math.min(perRow, L.length) * (W + XGAP) - XGAP);
   });
-  // centre each layer
-  layers.forEach((L) => { if (!L) return; const w = L.length * (W + XGAP) - XGAP; const dx = (maxW - w) / 2; for (const n of L) pos.get(n.key).x += dx; });
+  // centre each row
+  for (const P of pos.values()) P.x += (maxW - (P.rowLen * (W + XGAP) - XGAP)) / 2;
 
   const nodeEls = new Map();
   const callSeqs = new Map();
@@ -130,7 +144,7 @@ export function createGraphView(p) {
     gLabels.appendChild(lab);
     edgeEls.push({ e, path, lab, bg, t1, t2, last: "" });
   }
-  const bbox = { x: -40, y: -30, w: maxW + 260, h: layers.length * (H + YGAP) + 20 };
+  const bbox = { x: -40, y: -40, w: maxW + 200, h: row * (H + YGAP) + 40 };
 
   // -------------------------------------------------------------- zoom/pan
   const view = { x: 0, y: 0, k: 1 };
@@ -168,10 +182,23 @@ export function createGraphView(p) {
   svg.addEventListener("pointermove", (ev) => { if (!drag) return; view.x = drag.vx + ev.clientX - drag.x; view.y = drag.vy + ev.clientY - drag.y; apply(); });
   svg.addEventListener("pointerup", () => { drag = null; svg.classList.remove("dragging"); });
 
+  // the stage size, kept by a ResizeObserver so steps never force a layout
+  let stageSize = { width: 0, height: 0 };
+  new ResizeObserver((entries) => { for (const e of entries) stageSize = { width: e.contentRect.width, height: e.contentRect.height }; }).observe(svg);
+
+  /** Centre the view on a node. */
+  function center(key) {
+    const P = pos.get(key); if (!P) { apply(); return; }
+    const r = svg.getBoundingClientRect();
+    view.x = r.width / 2 - (P.x + W / 2) * view.k;
+    view.y = r.height / 2.6 - (P.y + H / 2) * view.k;
+    apply();
+  }
+
   /** Pan so that a node is visible. */
   function ensureVisible(key) {
     const P = pos.get(key); if (!P) return;
-    const r = svg.getBoundingClientRect(); if (!r.width) return;
+    const r = stageSize.width ? stageSize : svg.getBoundingClientRect(); if (!r.width) return;
     const x = P.x * view.k + view.x, y = P.y * view.k + view.y;
     if (x < 0 || y < 0 || x + W * view.k > r.width || y + H * view.k > r.height) {
       view.x = r.width / 2 - (P.x + W / 2) * view.k;
@@ -238,6 +265,7 @@ export function createGraphView(p) {
   });
 
   function select(key) {
+    detPanel.hidden = false; el.classList.add("with-details");
     if (selected) selected.g.classList.remove("selected");
     selected = nodeEls.get(key);
     selectedKey = key;
@@ -340,7 +368,7 @@ export function createGraphView(p) {
       const on = stackPairs.has(e.from + "\u0000" + e.to) || (extNow && e.ext && e.calls[k - 1] === s);
       if (on !== ee.on) { ee.on = on; ee.path.classList.toggle("on", on); ee.lab.classList.toggle("on", on); ee.path.setAttribute("marker-end", on ? "url(#cg-arrow-on)" : "url(#cg-arrow)"); }
     }
-    statusLine.textContent = `Step ${s} — inside ${ix.frameLabel(stack[0])} · stack depth ${ix.depthAt(s)}`;
+    statusLine.textContent = `Step ${s} — inside ${ix.frameLabel(stack[0])} · stack depth ${ix.depthAt(s)}${selectedKey ? "" : " · click a function for every call"}`;
     if (cur) ensureVisible(cur);
     renderDetails(s, false);
   }
@@ -349,7 +377,13 @@ export function createGraphView(p) {
   return {
     el,
     update,
-    show() { requestAnimationFrame(() => { if (!fitted) { fitted = true; fit(); if (view.k < 0.85) { view.k = 0.85; apply(); } } ensureVisible(ix.frames[ix.frameOf[p.step]].key); }); },
+    show() {
+      requestAnimationFrame(() => {
+        const key = ix.frames[ix.frameOf[p.step]].key;
+        if (!fitted) { fitted = true; fit(); if (view.k < 0.85) { view.k = 0.85; center(key); } }
+        ensureVisible(key);
+      });
+    },
     onKey(ev) {
       if (ev.key === "+" || ev.key === "=") { zoomBy(1.25); return true; }
       if (ev.key === "-") { zoomBy(1 / 1.25); return true; }

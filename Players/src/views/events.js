@@ -109,6 +109,7 @@ export function createEventsView(p) {
     spacer.style.height = h2 + "px";
     spacerH = h2;
     scale = total > MAX_SCROLL ? (total - viewH) / Math.max(1, h2 - viewH) : 1;
+    painted.first = -1;
     paint();
   }
 
@@ -120,14 +121,33 @@ export function createEventsView(p) {
     return r;
   }
 
+  let painted = { first: -1, visible: -1, filter: null, cur: -1, transform: "" };
+
   function paint(scrollTop = scroller.scrollTop) {
     const n = count();
     const vTop = scrollTop * scale;
     const first = Math.max(0, Math.floor(vTop / ROW));
     const offset = vTop - first * ROW;
     const visible = Math.min(n - first, Math.ceil(viewH / ROW) + 2);
+    const transform = `translateY(${scrollTop - offset}px)`;
+    if (painted.first === first && painted.visible === visible && painted.filter === filtered) {
+      // same rows: only move the "current" mark
+      if (transform !== painted.transform) { rowsBox.style.transform = transform; painted.transform = transform; }
+      if (painted.cur !== p.step) {
+        for (const r of pool) {
+          const isCur = r.dataset.step === String(p.step);
+          if (r.classList.contains("current") !== isCur) {
+            r.classList.toggle("current", isCur);
+            if (isCur) r.setAttribute("aria-selected", "true"); else r.removeAttribute("aria-selected");
+          }
+        }
+        painted.cur = p.step;
+      }
+      return;
+    }
+    painted = { first, visible, filter: filtered, cur: p.step, transform };
     while (pool.length < visible) { const r = rowEl(); pool.push(r); rowsBox.appendChild(r); }
-    rowsBox.style.transform = `translateY(${scrollTop - offset}px)`;
+    rowsBox.style.transform = transform;
     const cur = p.step;
     for (let i = 0; i < pool.length; i++) {
       const r = pool[i];

@@ -50,11 +50,12 @@ export function createHomeView(p) {
   async function refresh() {
     try {
       if (!projectsLoaded) {
-        const pr = await getJSON("/api/projects");
+        // projects are optional: the library still works without them
+        const pr = await getJSON("/api/projects").catch(() => ({ projects: [] }));
         projectsLoaded = true;
         const cur = pr && pr.current ? String(pr.current) : "";
         const list = Array.isArray(pr.projects) ? pr.projects : [];
-        replace(project, h("option", { value: "", text: `All projects (${Number(pr.total) || 0})` }),
+        replace(project, h("option", { value: "", text: Number.isFinite(Number(pr.total)) && pr.total !== undefined ? `All projects (${Number(pr.total)})` : "All projects" }),
           list.map((x) => h("option", { value: String(x.name), text: `${x.name} (${Number(x.count) || 0})${x.name === cur ? " — current" : ""}` })));
         // start on the current project (where new records land), like `tracesnap list`
         let saved = null; try { saved = sessionStorage.getItem("tracesnap-project"); } catch { /* ignore */ }

@@ -13,6 +13,7 @@ import { createSourcePanel } from "ts/source-panel.js";
 import { nowSentence, valueNode, typeChip, argsText, isErrorStep } from "ts/describe.js";
 
 const MAX_CALLERS = 4;
+const MAX_CHIPS = 40;       // variable chips shown per frame
 
 /** @param {import("ts/player.js").Player} p */
 export function createSimulatorView(p) {
@@ -197,15 +198,17 @@ export function createSimulatorView(p) {
       }
       if (target) { target.classList.add("arm-entry"); armMarks.push(target); }
     }
-    // keep the running statement in view
-    const nowEl = lit[0];
-    if (nowEl && nowEl.classList.contains("now")) {
-      const cr = canvas.getBoundingClientRect(); const r = nowEl.getBoundingClientRect();
-      if (r.top < cr.top + 8 || r.bottom > cr.bottom - 8) canvas.scrollTop += r.top - cr.top - cr.height / 3;
-    }
+
 
     // variables
-    const locals = ix.localsAt(fi, s);
+    let locals = ix.localsAt(fi, s);
+    const total = locals.length;
+    if (total > MAX_CHIPS) {
+      // keep the variable that just changed visible
+      const ch = locals.find((r) => r.changedNow);
+      locals = locals.slice(0, MAX_CHIPS);
+      if (ch && !locals.includes(ch)) locals[MAX_CHIPS - 1] = ch;
+    }
     replace(vars, locals.length ? locals.map((r) => {
       const ae = r.changedNow ? ix.events[r.step] : null;
       return h("div", { class: "vchip" + (r.changedNow ? " flash" : ""), title: `${r.name} (${r.count} change${r.count === 1 ? "" : "s"} so far)` },
@@ -213,7 +216,7 @@ export function createSimulatorView(p) {
           ae && ae.mutation ? h("span", { class: "tag", text: "modified" }) : null),
         valueNode(r.value, 46),
         ae && ae.prev && !ae.mutation ? h("div", { class: "vchip-was" }, "was ", valueNode(ae.prev, 36)) : null);
-    }) : h("p", { class: "muted small", text: "No variables yet." }));
+    }).concat(total > locals.length ? [h("p", { class: "muted small", text: `… ${total - locals.length} more (see the text view)` })] : []) : h("p", { class: "muted small", text: "No variables yet." }));
 
     // extcall cards (the latest two of this frame so far)
     const calls = fr.extcalls.filter((x) => x <= s).slice(-2);
@@ -227,5 +230,13 @@ export function createSimulatorView(p) {
     }));
   }
 
-  return { el, update, basename };
+  /** Keep the running statement in view (one layout read, after all writes). */
+  function follow() {
+    const nowEl = lit[0];
+    if (!nowEl || !nowEl.classList.contains("now")) return;
+    const cr = canvas.getBoundingClientRect(); const r = nowEl.getBoundingClientRect();
+    if (r.top < cr.top + 8 || r.bottom > cr.bottom - 8) canvas.scrollTop += r.top - cr.top - cr.height / 3;
+  }
+
+  return { el, update(s) { update(s); follow(); }, basename };
 }

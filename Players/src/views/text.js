@@ -14,6 +14,7 @@ import { upperBound } from "ts/bsearch.js";
 const MAX_STACK = 40;       // frames shown in the call stack
 const PILL_WINDOW = 4;      // pills shown each side of "now" per variable
 const HISTORY_FRAMES = 2;   // frames of the stack that get a history block
+const MAX_ROWS = 60;        // variables shown per frame until "show all" is clicked
 
 const COLLAPSE_KEY = "tracesnap-collapsed";
 
@@ -53,8 +54,11 @@ export function createTextView(p) {
   collapsible([["now", nowCard], ["stack", stackCard], ["history", histCard]]);
   const el = h("div", { class: "view view-text" }, src.el, side);
 
-  // delegated clicks: jump buttons and variable selection
+  const expanded = new Set();   // frames whose full variable list is shown
+  // delegated clicks: jump buttons, variable selection, "show all"
   side.addEventListener("click", (ev) => {
+    const more = ev.target.closest("[data-expand]");
+    if (more) { expanded.add(parseInt(more.dataset.expand, 10)); p.go(p.step, { force: true, url: false }); return; }
     const j = ev.target.closest("[data-jump]");
     if (j) { p.pause(); p.go(parseInt(j.dataset.jump, 10), { push: true }); return; }
     const sel = ev.target.closest("[data-selvar]");
@@ -138,7 +142,9 @@ export function createTextView(p) {
       const cls = `frame ${top ? "top" : ""} tag-${tag}`;
       if (c.cls !== cls) { c.el.className = cls; c.tagEl.textContent = tag; c.cls = cls; }
       c.lineEl.textContent = top ? `line ${ix.lineAt(s)}` : "";
-      const rows = i < 4 ? ix.localsAt(fi, s) : [];
+      let rows = i < 4 ? ix.localsAt(fi, s) : [];
+      const hiddenRows = expanded.has(fi) ? 0 : Math.max(0, rows.length - MAX_ROWS);
+      if (hiddenRows) rows = rows.slice(0, MAX_ROWS);
       const trs = rows.map((r) => {
         const changed = r.changedNow && top;
         const selected = !!(sv && sv.frame === fi && sv.name === r.name);
@@ -147,6 +153,10 @@ export function createTextView(p) {
         if (!row || row.sig !== sig) { row = { el: localRow(fi, s, r, changed, selected), sig }; c.rows.set(r.name, row); }
         return row.el;
       });
+      if (hiddenRows) {
+        if (!c.moreRow || c.moreN !== hiddenRows) { c.moreRow = h("tr", null, h("td", { colspan: 3 }, h("button", { class: "btn small", data: { expand: fi }, text: `Show ${hiddenRows} more` }))); c.moreN = hiddenRows; }
+        trs.push(c.moreRow);
+      }
       if (!sameList(trs, c.list)) { replace(c.tbody, trs); c.list = trs; }
       c.table.hidden = !trs.length;
       c.empty.hidden = trs.length > 0 || i >= 4;
@@ -218,9 +228,11 @@ export function createTextView(p) {
       const names = Object.keys(f.args);
       for (const n of f.vars.keys()) if (f.args[n] === undefined) names.push(n);
       const list = [];
+      let shown = 0; let hiddenVars = 0;
       for (const n of names) {
         const k = upperBound(ix.changesOf(fi, n), s);
         if (k === 0 && (f.args[n] === undefined || f.callSeq > s)) continue;   // not bound yet
+        if (!expanded.has(fi) && shown >= MAX_ROWS) { hiddenVars++; continue; }
         const selected = !!(sv && sv.frame === fi && sv.name === n);
         const sig = `${k}|${selected}`;
         let row = b.rows.get(n);
@@ -231,6 +243,11 @@ export function createTextView(p) {
           b.rows.set(n, row);
         }
         list.push(row.el);
+        shown++;
+      }
+      if (hiddenVars) {
+        if (!b.moreEl || b.moreN !== hiddenVars) { b.moreEl = h("div", { class: "hist-row" }, h("button", { class: "btn small", data: { expand: fi }, text: `Show ${hiddenVars} more` })); b.moreN = hiddenVars; }
+        list.push(b.moreEl);
       }
       if (!sameList(list, b.list)) { replace(b.rowsBox, list); b.list = list; }
       b.empty.hidden = list.length > 0;
