@@ -287,13 +287,17 @@ def _summary(request: RecordRequest, recorder: _Recorder, raised: Optional[BaseE
     if types is not None:
         _note(f"event types: {dict(types)!r}")
     library_id = None
+    wrote_json = False
     for sink in result.get("sinks") or []:
         if sink.get("name") == "json" and sink.get("path"):
             _note(f"wrote {sink['path']}")
+            wrote_json = True
         elif sink.get("name") == "library" and sink.get("id"):
             library_id = sink["id"]
         if sink.get("error"):
             _note(f"{sink.get('name')} sink failed: {sink['error']}")
+    if request.out and not wrote_json and os.path.isfile(request.out):
+        _note(f"wrote {request.out}")
     if request.structure_out:
         _note(f"wrote {request.structure_out}")
     if library_id:
