@@ -415,3 +415,26 @@ def test_cli_record_end_to_end(tmp_path, write):
     assert r.stdout == b"args ['a', 'b']\n", r.stderr
     assert r.returncode == 4, r.stderr
     assert "tracesnap: script argv ['a', 'b']" in ours(r.stderr)
+
+
+def test_orig_argv_and_unittest_main(write):
+    s = write("ut.py", src('''
+        import sys, unittest
+
+        class T(unittest.TestCase):
+            def test_ok(self):
+                self.assertEqual(1 + 1, 2)
+
+        print(getattr(sys, "orig_argv", None) == ([sys.executable, __file__] + sys.argv[1:])
+              if hasattr(sys, "orig_argv") else "n/a", flush=True)
+        unittest.main(argv=[sys.argv[0]], exit=True)
+    '''))
+    import re
+    plain = run_plain(s, ["x"])
+    launched = run_launched(s, ["x"])
+    timing = re.compile(rb"in \d+\.\d+s")
+    assert launched.stdout == plain.stdout
+    assert timing.sub(b"", strip_ours(launched.stderr)) == timing.sub(b"", plain.stderr)
+    assert plain.stdout.startswith(b"True") or plain.stdout.startswith(b"n/a")
+    assert plain.returncode == launched.returncode == 0
+    assert b"Ran 1 test" in plain.stderr

@@ -108,6 +108,17 @@ def _fix_sys_path(script: str, launcher: Optional[str]) -> None:
     sys.path.insert(0, os.path.dirname(os.path.realpath(script)))
 
 
+def _fix_orig_argv(argv: List[str], launcher: Optional[str]) -> None:
+    """``sys.orig_argv`` (3.10+) as for ``python [options] SCRIPT ARGS``."""
+    orig = getattr(sys, "orig_argv", None)
+    if not orig or not launcher:
+        return
+    for i in range(len(orig) - 1, 0, -1):
+        if os.path.abspath(orig[i]) == launcher:
+            sys.orig_argv = list(orig[:i]) + list(argv)
+            return
+
+
 def _main_module(script: str) -> Any:
     import builtins
     import types
@@ -381,6 +392,7 @@ def run(request: RecordRequest, launcher: Optional[str] = None) -> None:
         raise SystemExit(2)
 
     sys.argv = list(request.argv)
+    _fix_orig_argv(request.argv, launcher)
     _fix_sys_path(script, launcher)
 
     from tracesnap._discovery import decode_source, discover
