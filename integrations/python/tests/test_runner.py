@@ -438,3 +438,12 @@ def test_orig_argv_and_unittest_main(write):
     assert plain.stdout.startswith(b"True") or plain.stdout.startswith(b"n/a")
     assert plain.returncode == launched.returncode == 0
     assert b"Ran 1 test" in plain.stderr
+
+
+def test_modules_next_to_the_script_shadow_the_stdlib_as_under_python(write):
+    write("json.py", "VALUE = 'the local json'\n")
+    write("tokenize.py", "VALUE = 'the local tokenize'\n")
+    write("signal.py", "VALUE = 'the local signal'\n")
+    s = write("shadow.py", "import json, tokenize, signal\nprint(json.VALUE, tokenize.VALUE, signal.VALUE)\n")
+    plain, _ = same_as_python(s)
+    assert plain.stdout == b"the local json the local tokenize the local signal\n"

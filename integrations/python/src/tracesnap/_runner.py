@@ -88,14 +88,35 @@ class RecordRequest:
         return cls(json.loads(raw))
 
 
-def main(launcher: Optional[str] = None) -> None:
+def main(launcher: Optional[str] = None, preloaded: Optional[frozenset] = None) -> None:
     """Entry point used by ``_launch.py``. Never returns normally: ends the process."""
     try:
         request = RecordRequest.from_env()
     except (ValueError, TypeError) as exc:
         _note(f"error: {exc}")
         raise SystemExit(2)
-    run(request, launcher=launcher)
+    run(request, launcher=launcher, preloaded=preloaded)
+
+
+def _unshadow(script_dir: str, preloaded: Optional[frozenset]) -> None:
+    """Forget modules tracesnap imported that the script's directory shadows.
+
+    Under ``python SCRIPT`` a ``json.py`` next to the script is what ``import json`` gives. The
+    runner imported the stdlib ``json`` before the script's directory went onto ``sys.path``;
+    dropping it from ``sys.modules`` lets the script import its own, as Python would. Only
+    shadowed names go (the runner keeps its own references); everything else stays shared.
+    """
+    if preloaded is None:
+        return
+    added = {name for name in sys.modules if name not in preloaded}
+    shadowed = set()
+    for name in {n.split(".", 1)[0] for n in added}:
+        if (os.path.isfile(os.path.join(script_dir, name + ".py"))
+                or os.path.isdir(os.path.join(script_dir, name))):
+            shadowed.add(name)
+    for name in added:
+        if name.split(".", 1)[0] in shadowed:
+            sys.modules.pop(name, None)
 
 
 def _fix_sys_path(script: str, launcher: Optional[str]) -> None:
@@ -379,7 +400,8 @@ def _install_signal_handlers(finish: Any) -> None:
             pass
 
 
-def run(request: RecordRequest, launcher: Optional[str] = None) -> None:
+def run(request: RecordRequest, launcher: Optional[str] = None,
+        preloaded: Optional[frozenset] = None) -> None:
     """Run the requested script under the recorder and end the process like Python would."""
     script = request.script
     try:
@@ -439,6 +461,8 @@ def run(request: RecordRequest, launcher: Optional[str] = None) -> None:
     _install_signal_handlers(lambda reason, code: finish(reason, code))
 
     module = _main_module(script)
+    if sys.path and not (getattr(sys.flags, "safe_path", False) or sys.flags.isolated):
+        _unshadow(sys.path[0], preloaded)
     exc = _execute(code, module.__dict__, recorder)
     del module
 
