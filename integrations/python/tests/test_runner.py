@@ -447,3 +447,13 @@ def test_modules_next_to_the_script_shadow_the_stdlib_as_under_python(write):
     s = write("shadow.py", "import json, tokenize, signal\nprint(json.VALUE, tokenize.VALUE, signal.VALUE)\n")
     plain, _ = same_as_python(s)
     assert plain.stdout == b"the local json the local tokenize the local signal\n"
+
+
+def test_symlinked_script_gets_the_real_directory_on_sys_path(tmp_path, write):
+    write("real/helper.py", "WHERE = 'real'\n")
+    real = write("real/s.py", "import sys, helper\nprint(sys.path[0], __file__, helper.WHERE)\n")
+    (tmp_path / "other").mkdir()
+    link = tmp_path / "other" / "s.py"
+    link.symlink_to(real)
+    plain, _ = same_as_python(link)
+    assert plain.stdout.split()[0].decode() == str(tmp_path / "real")
