@@ -51,10 +51,15 @@ def _child_env(extra=None):
     return env
 
 
+def _stdin(data):
+    """Feed ``data`` to the child, or give it an empty stdin (CI runs without one)."""
+    return {"input": data} if data is not None else {"stdin": subprocess.DEVNULL}
+
+
 def run_plain(script, args=(), stdin=None, cwd=None, env=None, timeout=60):
     """``python SCRIPT ARGS`` with this interpreter."""
-    return subprocess.run([sys.executable, str(script), *args], input=stdin, capture_output=True,
-                          cwd=cwd, env=_child_env(env), timeout=timeout)
+    return subprocess.run([sys.executable, str(script), *args], capture_output=True, cwd=cwd,
+                          env=_child_env(env), timeout=timeout, **_stdin(stdin))
 
 
 def run_launched(script, args=(), stdin=None, cwd=None, env=None, timeout=60, fake=False,
@@ -69,9 +74,8 @@ def run_launched(script, args=(), stdin=None, cwd=None, env=None, timeout=60, fa
     child_env["TRACESNAP_RECORD_REQUEST"] = json.dumps(req)
     if fake:
         child_env["PYTHONPATH"] = str(FAKE_SITE)
-    return subprocess.run([python or sys.executable, str(LAUNCHER)], input=stdin,
-                          capture_output=True, cwd=cwd, env=_child_env(child_env),
-                          timeout=timeout)
+    return subprocess.run([python or sys.executable, str(LAUNCHER)], capture_output=True,
+                          cwd=cwd, env=_child_env(child_env), timeout=timeout, **_stdin(stdin))
 
 
 def strip_ours(stderr: bytes) -> bytes:
