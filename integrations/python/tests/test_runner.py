@@ -444,9 +444,13 @@ def test_modules_next_to_the_script_shadow_the_stdlib_as_under_python(write):
     write("json.py", "VALUE = 'the local json'\n")
     write("tokenize.py", "VALUE = 'the local tokenize'\n")
     write("signal.py", "VALUE = 'the local signal'\n")
-    s = write("shadow.py", "import json, tokenize, signal\nprint(json.VALUE, tokenize.VALUE, signal.VALUE)\n")
+    write("types.py", "VALUE = 'the local types'\n")
+    write("ast.py", "VALUE = 'the local ast'\n")
+    s = write("shadow.py", "import json, tokenize, signal, types, ast\n"
+                           "print(json.VALUE, tokenize.VALUE, signal.VALUE, types.VALUE, ast.VALUE)\n")
     plain, _ = same_as_python(s)
-    assert plain.stdout == b"the local json the local tokenize the local signal\n"
+    assert plain.stdout == (b"the local json the local tokenize the local signal the local types "
+                            b"the local ast\n")
 
 
 def test_symlinked_script_gets_the_real_directory_on_sys_path(tmp_path, write):

@@ -12,19 +12,20 @@ from __future__ import annotations
 
 import contextvars
 import functools
-import inspect
 import os
 import sys
-import tempfile
 import warnings
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, TypeVar, Union
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs import time in every traced process
+    from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, TypeVar, Union
+
+    F = TypeVar("F", bound=Callable[..., Any])
 
 from . import redaction
 from ._io import load_trace
 
 __all__ = ["record", "start_recording", "stop_recording", "Recording", "RecorderUnavailableError"]
 
-F = TypeVar("F", bound=Callable[..., Any])
 
 
 class RecorderUnavailableError(RuntimeError):
@@ -88,6 +89,8 @@ def _start(trace_id: str, kind: str, source_files: Any, redact_names: Any,
     native_cls = _native_session_class()
     temporary = output is None
     if temporary:
+        import tempfile
+
         fd, path = tempfile.mkstemp(prefix="tracesnap-", suffix=".json")
         os.close(fd)
     else:
@@ -242,6 +245,8 @@ class _Record:
     def __call__(self, fn: F) -> F:
         if not callable(fn):
             raise TypeError("tracesnap.record(...) decorates a function")
+        import inspect
+
         if inspect.isgeneratorfunction(fn):
             @functools.wraps(fn)
             def gen_wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -290,6 +295,8 @@ class _Record:
             return None
         files = self.source_files
         if files is None:
+            import inspect
+
             try:
                 source = inspect.getsourcefile(fn)
             except TypeError:

@@ -32,7 +32,9 @@ import json
 import os
 import signal
 import sys
-from typing import Any, Dict, List, Optional
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs import time in every traced process
+    from typing import Any, Dict, List, Optional
 
 __all__ = ["main", "run", "RecordRequest"]
 
@@ -119,6 +121,27 @@ def _unshadow(script_dir: str, preloaded: Optional[frozenset]) -> None:
             sys.modules.pop(name, None)
 
 
+_deps: Dict[str, Any] = {}
+
+
+def _preimport() -> None:
+    """Import everything the runner will need *before* the script's directory is on sys.path.
+
+    Anything imported later could be shadowed by a module next to the script (a ``json.py``,
+    a ``types.py``): the runner keeps its own references and never imports after that.
+    """
+    import builtins
+    import threading
+    import traceback
+    import types
+    from importlib.machinery import SourceFileLoader
+
+    from tracesnap import _discovery, _structure
+
+    _deps.update(builtins=builtins, threading=threading, traceback=traceback, types=types,
+                 SourceFileLoader=SourceFileLoader, discovery=_discovery, structure=_structure)
+
+
 def _fix_sys_path(script: str, launcher: Optional[str]) -> None:
     """Make ``sys.path`` what ``python SCRIPT`` would have made it."""
     launcher_dir = os.path.dirname(os.path.realpath(launcher)) if launcher else None
@@ -141,14 +164,11 @@ def _fix_orig_argv(argv: List[str], launcher: Optional[str]) -> None:
 
 
 def _main_module(script: str) -> Any:
-    import builtins
-    import types
-    from importlib.machinery import SourceFileLoader
-
+    builtins = _deps["builtins"]
     previous = sys.modules.get("__main__")
-    module = types.ModuleType("__main__")
+    module = _deps["types"].ModuleType("__main__")
     namespace = module.__dict__
-    namespace["__loader__"] = SourceFileLoader("__main__", script)
+    namespace["__loader__"] = _deps["SourceFileLoader"]("__main__", script)
     namespace["__spec__"] = None
     namespace["__package__"] = None
     if previous is not None and "__annotations__" in vars(previous):
@@ -180,8 +200,7 @@ def _print_exception(exc: BaseException) -> None:
         sys.excepthook(type(exc), exc, exc.__traceback__)
     except BaseException as hook_exc:  # as PyErr_Print: report both, carry on
         try:
-            import traceback
-
+            traceback = _deps["traceback"]
             sys.stderr.write("Error in sys.excepthook:\n")
             traceback.print_exception(type(hook_exc), hook_exc, hook_exc.__traceback__)
             sys.stderr.write("\nOriginal exception was:\n")
@@ -208,7 +227,7 @@ def _execute(code: Any, namespace: Dict[str, Any], recorder: "_Recorder") -> Opt
 
 def _join_threads() -> Optional[str]:
     """Wait for non-daemon threads like interpreter shutdown does. Returns a partial reason."""
-    threading = sys.modules.get("threading")
+    threading = _deps.get("threading")
     if threading is None:
         return None
     try:
@@ -341,8 +360,7 @@ def _summary(request: RecordRequest, recorder: _Recorder, raised: Optional[BaseE
 
 
 def _write_structure(path: str, script: str, source: str) -> Optional[str]:
-    from tracesnap._structure import build_structure
-
+    build_structure = _deps["structure"].build_structure
     try:
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         tmp = f"{path}.tmp-{os.getpid()}"
@@ -374,8 +392,7 @@ class _sigint_ignored:
 
 def _install_signal_handlers(finish: Any) -> None:
     """SIGTERM/SIGHUP: finalise the trace as partial, then die of the signal as Python would."""
-    import threading
-
+    threading = _deps["threading"]
     if threading.current_thread() is not threading.main_thread():
         return
     owner = os.getpid()
@@ -413,13 +430,9 @@ def run(request: RecordRequest, launcher: Optional[str] = None,
                          f"[Errno {exc.errno}] {exc.strerror}\n")
         raise SystemExit(2)
 
-    sys.argv = list(request.argv)
-    _fix_orig_argv(request.argv, launcher)
-    _fix_sys_path(script, launcher)
-
-    from tracesnap._discovery import decode_source, discover
-
-    source = decode_source(data)
+    _preimport()
+    discovery = _deps["discovery"]
+    source = discovery.decode_source(data)
     if request.out:
         try:
             os.makedirs(os.path.dirname(os.path.abspath(request.out)), exist_ok=True)
@@ -439,13 +452,18 @@ def run(request: RecordRequest, launcher: Optional[str] = None,
         raise SystemExit(1)
 
     try:
-        files = discover(script)
+        files = discovery.discover(script)
     except Exception:
         files = [os.path.abspath(script)]
 
+    # the native recorder loads (and imports what it needs) before sys.path changes, too
     recorder = _Recorder(request, files)
     if structure_error:
         _note(structure_error)
+
+    sys.argv = list(request.argv)
+    _fix_orig_argv(request.argv, launcher)
+    _fix_sys_path(script, launcher)
 
     state: Dict[str, Any] = {"summarised": False}
 
