@@ -24,19 +24,19 @@ import TraceSnapJSON
     }
 
     @Test func escapesControlCharactersAndInvalidUTF8() {
-        var writer = JSONWriter()
+        let writer = JSONWriter()
         let bytes: [UInt8] = [0x61, 0x01, 0xFF, 0x22, 0x5C, 0xC3, 0xA9]
         bytes.withUnsafeBytes { writer.string($0) }
         #expect(String(decoding: writer.bytes, as: UTF8.self) == "\"a\\u0001\u{FFFD}\\\"\\\\é\"")
     }
 
     @Test func writesIntegersExactly() {
-        var writer = JSONWriter()
+        let writer = JSONWriter()
         writer.int(Int64.min)
         writer.raw(",")
-        writer.int(1_234_567_890_123)
+        writer.int(Int64(1_234_567_890_123))
         writer.raw(",")
-        writer.int(-7)
+        writer.int(Int64(-7))
         #expect(String(decoding: writer.bytes, as: UTF8.self) == "-9223372036854775808,1234567890123,-7")
     }
 }

@@ -1,74 +1,161 @@
-/// Writes JSON text into a byte buffer. Used on the recorder's hot path, so it appends bytes
-/// directly and never builds intermediate `String`s.
-public struct JSONWriter {
-    /// The bytes written so far.
-    public var bytes: [UInt8] = []
+/// Writes JSON text into a growable byte buffer. It sits on the recorder's hot path (every event
+/// of every trace goes through it), so it appends raw bytes into memory it manages itself and
+/// never builds intermediate `String`s; the fast paths are `@inlinable` so plugins that link this
+/// module statically get them inlined.
+public final class JSONWriter {
+    @usableFromInline var storage: UnsafeMutablePointer<UInt8>
+    @usableFromInline var capacity: Int
+    @usableFromInline var written: Int = 0
+    /// 24 bytes for formatting integers.
+    @usableFromInline let scratch = UnsafeMutablePointer<UInt8>.allocate(capacity: 24)
+    /// Number of bytes written.
+    public var count: Int { written }
 
-    public init(reservingCapacity capacity: Int = 0) {
-        bytes.reserveCapacity(capacity)
+    public init(reservingCapacity requested: Int = 256) {
+        capacity = max(requested, 64)
+        storage = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity)
     }
 
-    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+    deinit {
+        scratch.deallocate()
+        storage.deallocate()
+    }
+
+    /// A copy of the bytes written so far.
+    public var bytes: [UInt8] { Array(UnsafeBufferPointer(start: storage, count: count)) }
+
+    /// The bytes written so far, without copying (valid during `body`).
+    public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try body(UnsafeRawBufferPointer(start: storage, count: count))
+    }
+
+    /// Forgets the bytes written, keeping the memory.
+    public func removeAll() {
+        written = 0
+    }
+
+    /// Drops everything after the first `length` bytes.
+    public func truncate(to length: Int) {
+        if length < count { written = max(0, length) }
+    }
+
+    @usableFromInline
+    func grow(toFit extra: Int) {
+        var newCapacity = capacity * 2
+        while newCapacity < count + extra { newCapacity *= 2 }
+        let newStorage = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity)
+        newStorage.update(from: storage, count: count)
+        storage.deallocate()
+        storage = newStorage
+        capacity = newCapacity
+    }
+
+    @inlinable @inline(__always)
+    func reserve(_ extra: Int) {
+        if written &+ extra > capacity { grow(toFit: extra) }
+    }
+
+    /// Appends one byte.
+    @inlinable @inline(__always)
+    public func byte(_ value: UInt8) {
+        reserve(1)
+        storage[written] = value
+        written += 1
+    }
+
+    /// Appends raw bytes (already valid JSON).
+    @inlinable @inline(__always)
+    public func raw(_ text: StaticString) {
+        let length = text.utf8CodeUnitCount
+        reserve(length)
+        (storage + written).update(from: text.utf8Start, count: length)
+        written += length
+    }
 
     /// Appends raw bytes (already valid JSON).
     @inlinable
-    public mutating func raw(_ text: StaticString) {
-        text.withUTF8Buffer { bytes.append(contentsOf: $0) }
+    public func raw(_ buffer: UnsafeRawBufferPointer) {
+        guard let base = buffer.baseAddress, buffer.count > 0 else { return }
+        reserve(buffer.count)
+        UnsafeMutableRawPointer(storage + written).copyMemory(from: base, byteCount: buffer.count)
+        written += buffer.count
     }
 
     /// Appends raw bytes (already valid JSON).
-    public mutating func raw(_ buffer: UnsafeRawBufferPointer) {
-        bytes.append(contentsOf: buffer)
+    public func raw(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { raw($0) }
     }
 
     /// Appends a quoted, escaped JSON string from UTF-8 bytes. Invalid UTF-8 is replaced.
-    public mutating func string(_ buffer: UnsafeRawBufferPointer) {
-        bytes.append(0x22)
-        var runStart = 0
+    @inlinable
+    public func string(_ buffer: UnsafeRawBufferPointer) {
+        let length = buffer.count
+        reserve(length + 2)
+        storage[written] = 0x22
+        written += 1
+        guard let base = buffer.baseAddress?.assumingMemoryBound(to: UInt8.self) else {
+            byte(0x22)
+            return
+        }
+        // Fast path: plain printable ASCII is copied as is.
         var i = 0
-        let count = buffer.count
-        while i < count {
+        while i < length {
+            let c = base[i]
+            if c < 0x20 || c == 0x22 || c == 0x5C || c >= 0x80 { break }
+            i += 1
+        }
+        (storage + written).update(from: base, count: i)
+        written += i
+        if i < length {
+            escapeSlow(UnsafeRawBufferPointer(rebasing: buffer[i...]))
+        }
+        byte(0x22)
+    }
+
+    @usableFromInline
+    func escapeSlow(_ buffer: UnsafeRawBufferPointer) {
+        let hexDigits: StaticString = "0123456789abcdef"
+        var i = 0
+        let length = buffer.count
+        while i < length {
             let c = buffer[i]
             if c >= 0x20 && c != 0x22 && c != 0x5C && c < 0x80 {
+                byte(c)
                 i += 1
                 continue
             }
             if c >= 0x80 {
-                // Validate one UTF-8 sequence; copy it through when valid.
-                let length = JSONWriter.utf8SequenceLength(buffer, at: i)
-                if length > 0 {
-                    i += length
-                    continue
+                let sequence = JSONWriter.utf8SequenceLength(buffer, at: i)
+                if sequence > 0 {
+                    raw(UnsafeRawBufferPointer(rebasing: buffer[i..<i + sequence]))
+                    i += sequence
+                } else {
+                    byte(0xEF)
+                    byte(0xBF)
+                    byte(0xBD)
+                    i += 1
                 }
-                bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[runStart..<i]))
-                bytes.append(contentsOf: [0xEF, 0xBF, 0xBD])
-                i += 1
-                runStart = i
                 continue
             }
-            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[runStart..<i]))
             switch c {
-            case 0x22: bytes.append(contentsOf: [0x5C, 0x22])
-            case 0x5C: bytes.append(contentsOf: [0x5C, 0x5C])
-            case 0x0A: bytes.append(contentsOf: [0x5C, 0x6E])
-            case 0x0D: bytes.append(contentsOf: [0x5C, 0x72])
-            case 0x09: bytes.append(contentsOf: [0x5C, 0x74])
-            case 0x08: bytes.append(contentsOf: [0x5C, 0x62])
-            case 0x0C: bytes.append(contentsOf: [0x5C, 0x66])
+            case 0x22: raw("\\\"")
+            case 0x5C: raw("\\\\")
+            case 0x0A: raw("\\n")
+            case 0x0D: raw("\\r")
+            case 0x09: raw("\\t")
+            case 0x08: raw("\\b")
+            case 0x0C: raw("\\f")
             default:
-                bytes.append(contentsOf: [0x5C, 0x75, 0x30, 0x30])
-                bytes.append(JSONWriter.hexDigits[Int(c >> 4)])
-                bytes.append(JSONWriter.hexDigits[Int(c & 0xF)])
+                raw("\\u00")
+                byte(hexDigits.utf8Start[Int(c >> 4)])
+                byte(hexDigits.utf8Start[Int(c & 0xF)])
             }
             i += 1
-            runStart = i
         }
-        bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[runStart..<count]))
-        bytes.append(0x22)
     }
 
     /// Length of the valid UTF-8 sequence starting at `i`, or 0 when it is invalid.
-    private static func utf8SequenceLength(_ b: UnsafeRawBufferPointer, at i: Int) -> Int {
+    static func utf8SequenceLength(_ b: UnsafeRawBufferPointer, at i: Int) -> Int {
         let c = b[i]
         let need: Int
         if c & 0xE0 == 0xC0 && c >= 0xC2 {
@@ -95,45 +182,63 @@ public struct JSONWriter {
     }
 
     /// Appends a quoted, escaped JSON string.
-    public mutating func string(_ text: String) {
+    public func string(_ text: String) {
         var copy = text
         copy.withUTF8 { string(UnsafeRawBufferPointer($0)) }
     }
 
-    /// Appends an integer.
-    public mutating func int<T: BinaryInteger>(_ value: T) {
-        if value == 0 {
-            bytes.append(0x30)
+    @usableFromInline static let digitPairs: StaticString =
+        "0001020304050607080910111213141516171819202122232425262728293031323334353637383940414243444546474849505152535455565758596061626364656667686970717273747576777879808182838485868788899091929394959697989900"
+
+    /// Appends a decimal integer.
+    @inlinable
+    public func int(_ value: Int64) {
+        reserve(20)
+        if value >= 0 && value < 10 {
+            storage[written] = 0x30 &+ UInt8(truncatingIfNeeded: value)
+            written += 1
             return
         }
-        var v = Int64(value)
-        if v < 0 {
-            bytes.append(0x2D)
-            if v == Int64.min {
-                bytes.append(contentsOf: Array("9223372036854775808".utf8))
-                return
-            }
-            v = -v
+        if value < 0 {
+            storage[written] = 0x2D
+            written += 1
         }
-        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-            UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        var n = 0
-        withUnsafeMutableBytes(of: &digits) { d in
-            while v > 0 {
-                d[n] = UInt8(truncatingIfNeeded: v % 10) + 0x30
-                v /= 10
-                n += 1
-            }
-            while n > 0 {
-                n -= 1
-                bytes.append(d[n])
-            }
+        var magnitude = value.magnitude
+        // Digits are produced two at a time, back to front, into the scratch area.
+        let pairs = JSONWriter.digitPairs.utf8Start
+        var position = 24
+        while magnitude >= 100 {
+            let quotient = magnitude / 100
+            let pair = Int(truncatingIfNeeded: magnitude &- quotient &* 100) &* 2
+            position &-= 2
+            scratch[position] = pairs[pair]
+            scratch[position &+ 1] = pairs[pair &+ 1]
+            magnitude = quotient
         }
+        if magnitude >= 10 {
+            let pair = Int(truncatingIfNeeded: magnitude) &* 2
+            position &-= 2
+            scratch[position] = pairs[pair]
+            scratch[position &+ 1] = pairs[pair &+ 1]
+        } else {
+            position &-= 1
+            scratch[position] = 0x30 &+ UInt8(truncatingIfNeeded: magnitude)
+        }
+        let length = 24 &- position
+        (storage + written).update(from: scratch + position, count: length)
+        written += length
     }
 
+    /// Appends a decimal integer.
+    @inlinable
+    public func int(_ value: Int) { int(Int64(value)) }
+
+    /// Appends a decimal integer.
+    @inlinable
+    public func int(_ value: Int32) { int(Int64(value)) }
+
     /// Appends a floating-point number (`null` for NaN and infinities, which JSON cannot hold).
-    public mutating func double(_ value: Double) {
+    public func double(_ value: Double) {
         guard value.isFinite else {
             raw("null")
             return
@@ -143,16 +248,17 @@ public struct JSONWriter {
             raw(".0")
             return
         }
-        bytes.append(contentsOf: Array(value.description.utf8))
+        raw(Array(value.description.utf8))
     }
 
     /// Appends `true` or `false`.
-    public mutating func bool(_ value: Bool) {
+    @inlinable
+    public func bool(_ value: Bool) {
         if value { raw("true") } else { raw("false") }
     }
 
     /// Appends any JSON value, compactly.
-    public mutating func value(_ value: JSONValue) {
+    public func value(_ value: JSONValue) {
         switch value {
         case .null: raw("null")
         case .bool(let b): bool(b)
@@ -160,21 +266,21 @@ public struct JSONWriter {
         case .double(let d): double(d)
         case .string(let s): string(s)
         case .array(let items):
-            bytes.append(0x5B)
+            byte(0x5B)
             for (i, item) in items.enumerated() {
-                if i > 0 { bytes.append(0x2C) }
+                if i > 0 { byte(0x2C) }
                 self.value(item)
             }
-            bytes.append(0x5D)
+            byte(0x5D)
         case .object(let members):
-            bytes.append(0x7B)
+            byte(0x7B)
             for (i, (key, item)) in members.enumerated() {
-                if i > 0 { bytes.append(0x2C) }
+                if i > 0 { byte(0x2C) }
                 string(key)
-                bytes.append(0x3A)
+                byte(0x3A)
                 self.value(item)
             }
-            bytes.append(0x7D)
+            byte(0x7D)
         }
     }
 }
@@ -182,8 +288,8 @@ public struct JSONWriter {
 extension JSONValue {
     /// The compact JSON text of this value.
     public var serialized: String {
-        var writer = JSONWriter()
+        let writer = JSONWriter()
         writer.value(self)
-        return String(decoding: writer.bytes, as: UTF8.self)
+        return writer.withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
     }
 }

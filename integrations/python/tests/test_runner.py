@@ -328,8 +328,11 @@ def _spawn_launched(script, env):
     child_env = {k: v for k, v in os.environ.items() if not k.startswith("TRACESNAP_")}
     child_env.update(env)
     child_env["TRACESNAP_RECORD_REQUEST"] = json.dumps(req)
+    # A shell that starts jobs in the background ignores SIGINT for them, and an ignored SIGINT
+    # is inherited; give the child the default disposition a terminal would.
     return subprocess.Popen([sys.executable, str(LAUNCHER)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, env=child_env)
+                            stderr=subprocess.PIPE, env=child_env,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def test_sigterm_finalises_a_partial_trace_and_dies_of_the_signal(tmp_path, write):

@@ -39,6 +39,7 @@ typedef int (*Py_tracefunc)(PyObject *obj, PyFrameObject *frame, int what, PyObj
 void PyEval_SetTrace(Py_tracefunc func, PyObject *obj);
 PyFrameObject *PyEval_GetFrame(void);
 PyObject *PyEval_GetGlobals(void);
+PyObject *PyEval_GetLocals(void);
 PyCodeObject *PyFrame_GetCode(PyFrameObject *frame);
 PyFrameObject *PyFrame_GetBack(PyFrameObject *frame);
 int PyFrame_GetLineNumber(PyFrameObject *frame);
@@ -67,7 +68,6 @@ int PyObject_SetAttrString(PyObject *o, const char *name, PyObject *value);
 int PyObject_HasAttrString(PyObject *o, const char *name);
 PyObject *PyObject_GetItem(PyObject *o, PyObject *key);
 PyObject *PyObject_CallObject(PyObject *callable, PyObject *args);
-PyObject *PyObject_CallFunctionObjArgs(PyObject *callable, ...);
 Py_ssize_t PyObject_Size(PyObject *o);
 PyObject *PyObject_GetIter(PyObject *o);
 PyObject *PyIter_Next(PyObject *iter);
@@ -98,9 +98,11 @@ Py_ssize_t PyList_Size(PyObject *l);
 PyObject *PyTuple_GetItem(PyObject *t, Py_ssize_t i);
 Py_ssize_t PyTuple_Size(PyObject *t);
 PyObject *PyTuple_New(Py_ssize_t n);
+int PyTuple_SetItem(PyObject *t, Py_ssize_t i, PyObject *o);
 Py_ssize_t PySet_Size(PyObject *s);
 PyObject *PySequence_GetSlice(PyObject *o, Py_ssize_t i1, Py_ssize_t i2);
 Py_ssize_t PyBytes_Size(PyObject *o);
+char *PyBytes_AsString(PyObject *o);
 
 /* Numbers */
 PyObject *PyLong_FromLong(long v);

@@ -1,0 +1,124 @@
+@_exported import CTraceSnapPluginABI
+
+/// An empty value slot (`null` in JSON).
+public let emptyCValue = ts_value(
+    repr: ts_str(ptr: nil, len: 0), type: ts_str(ptr: nil, len: 0), id: 0, flags: 0, reserved: 0)
+
+/// Carries events from the recorder through the ordered chain of transform plugins to the sinks.
+///
+/// Dispatch is synchronous on the recording thread (the GIL is held). A transform receives an
+/// event only when its `event_mask` selects the type; otherwise the event bypasses it. The bus
+/// assigns `seq` when an event reaches the sinks, so a transform that inserts events (the
+/// annotator's branch/loop events) learns their final `seq` from the return value of `emit`.
+/// A plugin that reports an error is disabled with one warning and the event goes on without it.
+public final class EventBus {
+    public let transforms: [LoadedPlugin]
+    public let sinks: [LoadedPlugin]
+    /// The next `seq` to assign (equals the number of events delivered so far).
+    public private(set) var nextSeq: Int64 = 0
+    /// Events per type (index = `ts_event_type`).
+    public private(set) var typeCounts = [Int64](repeating: 0, count: 16)
+    /// Stop delivering after this many events (a `gap` event says how many were left out).
+    public let maxEvents: Int64?
+    public private(set) var droppedByLimit: Int64 = 0
+
+    public init(transforms: [LoadedPlugin], sinks: [LoadedPlugin], maxEvents: Int64? = nil) {
+        self.transforms = transforms
+        self.sinks = sinks
+        self.maxEvents = maxEvents
+    }
+
+    /// Sends a recorder event into the chain; returns its `seq`, or -1 when it was dropped.
+    @discardableResult
+    public func emit(_ event: UnsafeMutablePointer<ts_event>) -> Int64 {
+        deliver(event, from: 0)
+    }
+
+    /// Continues delivery at transform `index` (used by a transform's `next`).
+    public func deliver(_ event: UnsafeMutablePointer<ts_event>, from index: Int) -> Int64 {
+        let bit = UInt64(1) << UInt64(event.pointee.type & 63)
+        var i = index
+        while i < transforms.count {
+            let plugin = transforms[i]
+            if plugin.isEnabled && plugin.eventMask & bit != 0 {
+                return plugin.transform(event, bus: self, nextIndex: i + 1)
+            }
+            i += 1
+        }
+        return store(event)
+    }
+
+    private func store(_ event: UnsafeMutablePointer<ts_event>) -> Int64 {
+        if let maxEvents, nextSeq >= maxEvents {
+            droppedByLimit += 1
+            return -1
+        }
+        let seq = nextSeq
+        nextSeq += 1
+        event.pointee.seq = seq
+        let type = Int(event.pointee.type)
+        if type < typeCounts.count { typeCounts[type] += 1 }
+        for sink in sinks where sink.isEnabled {
+            sink.store(event)
+        }
+        return seq
+    }
+
+    /// Delivers a `gap` event past the limit, so the trace says events were left out.
+    public func emitLimitGap(now: Int64) {
+        guard droppedByLimit > 0, let maxEvents else { return }
+        var event = ts_event.blank(type: TS_EVENT_GAP, ts: now)
+        let text = "{\"reason\":\"max-events\",\"limit\":\(maxEvents),\"dropped\":\(droppedByLimit)}"
+        var members = Array(text.utf8.dropFirst().dropLast())
+        members.withUnsafeMutableBytes { bytes in
+            event.extra_json = ts_str(ptr: bytes.baseAddress?.assumingMemoryBound(to: CChar.self), len: bytes.count)
+            event.seq = nextSeq
+            nextSeq += 1
+            typeCounts[Int(TS_EVENT_GAP.rawValue)] += 1
+            for sink in sinks where sink.isEnabled {
+                withUnsafeMutablePointer(to: &event) { sink.store($0) }
+            }
+        }
+    }
+
+    /// `{type name: count}` for the event types that occurred.
+    public var eventTypeCounts: [(String, Int64)] {
+        var result: [(String, Int64)] = []
+        for (index, count) in typeCounts.enumerated() where count > 0 {
+            result.append((EventTypeName.name(of: UInt32(index)), count))
+        }
+        return result
+    }
+}
+
+/// The JSON names of event types.
+public enum EventTypeName {
+    public static func name(of type: UInt32) -> String {
+        switch type {
+        case TS_EVENT_CALL.rawValue: return "call"
+        case TS_EVENT_LINE.rawValue: return "line"
+        case TS_EVENT_ASSIGN.rawValue: return "assign"
+        case TS_EVENT_BRANCH.rawValue: return "branch"
+        case TS_EVENT_LOOP.rawValue: return "loop"
+        case TS_EVENT_RETURN.rawValue: return "return"
+        case TS_EVENT_EXCEPTION.rawValue: return "exception"
+        case TS_EVENT_EXTCALL.rawValue: return "extcall"
+        case TS_EVENT_YIELD.rawValue: return "yield"
+        case TS_EVENT_RESUME.rawValue: return "resume"
+        case TS_EVENT_GAP.rawValue: return "gap"
+        default: return "event\(type)"
+        }
+    }
+}
+
+extension ts_event {
+    /// An event of `type` with every optional field empty.
+    public static func blank(type: ts_event_type, ts: Int64) -> ts_event {
+        let empty = ts_str(ptr: nil, len: 0)
+        return ts_event(
+            struct_size: UInt32(MemoryLayout<ts_event>.size), type: type.rawValue, seq: -1, ts: ts,
+            depth: 0, line: 0, thread: 0, frame_id: 0, parent_seq: -1, flags: 0, nargs: 0,
+            file: empty, func: empty, name: empty, text: empty, phase: empty,
+            value: emptyCValue, prev: emptyCValue, index: 0, args: nil, extra_json: empty, task: 0)
+    }
+}

@@ -1,0 +1,104 @@
+import CTraceSnapPython
+
+/// The `PyEval_SetTrace` hook (CPython 3.9–3.11, and the fallback on 3.12+).
+///
+/// `PyEval_SetTrace` is per thread: `install()` hooks the calling thread; threads started later
+/// are hooked from Python through `threading.settrace` (see `tracesnap._recording`). Untraced
+/// frames get `f_trace_lines = False`, so they stop producing line callbacks.
+enum SetTraceHook {
+    /// Opcodes at which a generator frame's "return" is really a suspension.
+    /// YIELD_VALUE is 86 on 3.9–3.11 (3.11 suspends `await` through SEND + YIELD_VALUE);
+    /// YIELD_FROM (72) exists up to 3.10. The fallback path on 3.12+ uses 150.
+    nonisolated(unsafe) static var yieldOpcodes: Set<UInt8> = {
+        let version = PythonRuntime.shared.version
+        if version.major == 3 && version.minor >= 12 { return [150] }
+        return [86, 72]
+    }()
+
+    static func install() {
+        PyEval_SetTrace(callback, nil)
+    }
+
+    static func uninstall() {
+        PyEval_SetTrace(nil, nil)
+    }
+
+    static let callback: Py_tracefunc = { _, frame, what, arg in
+        guard let frame else { return 0 }
+        guard let recorder = ActiveRecording.recorder, recorder.isActive else {
+            PyEval_SetTrace(nil, nil)
+            return 0
+        }
+        guard let code = PyFrame_GetCode(frame) else { return 0 }
+        let info = recorder.codeInfo(code)
+        Py_DecRef(code)
+        guard info.traced else {
+            if what == TS_PyTrace_CALL {
+                _ = PyObject_SetAttrString(frame, "f_trace_lines", TSPy_False())
+                PyErr_Clear()
+            }
+            return 0
+        }
+        let framePointer = frame
+        switch what {
+        case TS_PyTrace_CALL:
+            recorder.onStart(info: info, frame: framePointer)
+        case TS_PyTrace_LINE:
+            recorder.onLine(info: info, frame: framePointer, line: PyFrame_GetLineNumber(frame))
+        case TS_PyTrace_RETURN:
+            if arg == nil || (PythonRuntime.shared.hasMonitoring && arg == Py.none && isUnwinding(frame)) {
+                recorder.onReturn(info: info, frame: framePointer, value: nil, unwinding: true)
+            } else if info.isResumable && isSuspension(framePointer, info: info) {
+                recorder.onYield(info: info, frame: framePointer, value: arg)
+            } else {
+                recorder.onReturn(info: info, frame: framePointer, value: arg, unwinding: false)
+            }
+        case TS_PyTrace_EXCEPTION:
+            if let arg, let value = PyTuple_GetItem(arg, 1) {
+                if isLoopExhaustion(arg) { return 0 }
+                recorder.onException(info: info, frame: framePointer, exception: value, line: nil)
+            } else {
+                PyErr_Clear()
+            }
+        default:
+            break
+        }
+        return 0
+    }
+
+    /// 3.9 reports the StopIteration that ends a `for` loop over a generator as an exception in
+    /// the loop's frame (raised from C, so without a traceback). It is not an error the program
+    /// sees, so it is not recorded.
+    private static func isLoopExhaustion(_ arg: OpaquePointer) -> Bool {
+        guard let type = PyTuple_GetItem(arg, 0), let traceback = PyTuple_GetItem(arg, 2) else {
+            PyErr_Clear()
+            return false
+        }
+        guard traceback == Py.none, let name = TSPyType_Name(type) else { return false }
+        let text = String(cString: name)
+        return text == "StopIteration" || text == "StopAsyncIteration"
+    }
+
+    /// 3.12's PyEval_SetTrace passes None (not NULL) for a return caused by an exception; the
+    /// frame's pending exception tells them apart.
+    private static func isUnwinding(_ frame: OpaquePointer) -> Bool {
+        guard let recorder = ActiveRecording.recorder else { return false }
+        return recorder.hasPendingException(frame: frame)
+    }
+
+    /// Whether the frame stopped at a yield (so this "return" is a suspension).
+    private static func isSuspension(_ frame: OpaquePointer, info: CodeInfo) -> Bool {
+        guard let lastiObject = Py.attribute(frame, "f_lasti") else { return false }
+        let lasti = Py.int(lastiObject) ?? -1
+        Py_DecRef(lastiObject)
+        guard lasti >= 0, let codeBytes = Py.attribute(info.code, "co_code") else { return false }
+        defer { Py_DecRef(codeBytes) }
+        let size = Int(PyBytes_Size(codeBytes))
+        guard lasti < size, let bytes = PyBytes_AsString(codeBytes) else {
+            PyErr_Clear()
+            return false
+        }
+        let opcode = UInt8(bitPattern: bytes[lasti])
+        return yieldOpcodes.contains(opcode)
+    }
+}

@@ -1,0 +1,146 @@
+import CTraceSnapPython
+
+/// Where a tracked name lives, as computed by `tracesnap._codeinfo` (SCOPE_* there).
+enum NameScope: Int {
+    /// A function local, argument, cell or free variable.
+    case fast = 0
+    /// A module global written from a function (`global x`).
+    case global = 1
+    /// A name in a module or class body namespace.
+    case namespace = 2
+}
+
+/// A name the recorder reads after some lines run.
+struct TrackedName {
+    /// The interned `str` object (retained), used for lookups.
+    let object: PyObjectPointer
+    let utf8: StableString
+    let scope: NameScope
+}
+
+/// The names to read after one line: the ones it binds or deletes, and the ones whose objects it
+/// may mutate in place.
+struct LineChecks {
+    var stores: [Int32] = []
+    var candidates: [Int32] = []
+}
+
+/// What the recorder knows about one code object, computed once by the Python-side analyzer
+/// (`tracesnap._codeinfo.analyze_code`) and cached by code-object address.
+final class CodeInfo {
+    /// The code object, retained so its address cannot be reused while cached.
+    let code: PyObjectPointer
+    let traced: Bool
+    let file: StableString
+    let function: StableString
+    let flags: Int
+    /// Optimized (function) frame; false for module and class bodies.
+    let isFunction: Bool
+    let isModule: Bool
+    let names: [TrackedName]
+    let argumentCount: Int
+    private let firstTableLine: Int
+    private let table: [LineChecks?]
+
+    /// A generator, coroutine or async generator: its frames suspend and resume.
+    var isResumable: Bool { flags & (0x20 | 0x80 | 0x100 | 0x200) != 0 }
+
+    /// An untraced code object.
+    init(untraced code: PyObjectPointer) {
+        self.code = code
+        Py_IncRef(code)
+        traced = false
+        file = .empty
+        function = .empty
+        flags = 0
+        isFunction = true
+        isModule = false
+        names = []
+        argumentCount = 0
+        firstTableLine = 0
+        table = []
+    }
+
+    /// Builds from the analyzer's tuple (see `_codeinfo.analyze_code` for the positions).
+    init?(code: PyObjectPointer, analysis: PyObjectPointer) {
+        guard PyTuple_Size(analysis) >= 10 else { return nil }
+        func item(_ index: Int) -> PyObjectPointer? { PyTuple_GetItem(analysis, index) }
+        guard let fileObject = item(0), let fileBytes = Py.utf8(fileObject),
+            let nameObject = item(1), let nameBytes = Py.utf8(nameObject),
+            let flagValue = Py.int(item(2)), let isFunctionObject = item(3),
+            let namesTuple = item(4), let scopesTuple = item(5),
+            let argumentCount = Py.int(item(6)), let linesTuple = item(7)
+        else {
+            PyErr_Clear()
+            return nil
+        }
+        self.code = code
+        Py_IncRef(code)
+        traced = true
+        file = StableString(fileBytes)
+        function = StableString(nameBytes)
+        flags = flagValue
+        isFunction = isFunctionObject == TSPy_True()
+        isModule = function.string == "<module>"
+        self.argumentCount = argumentCount
+
+        var names: [TrackedName] = []
+        let nameCount = Int(PyTuple_Size(namesTuple))
+        for index in 0..<nameCount {
+            guard let object = PyTuple_GetItem(namesTuple, index), let bytes = Py.utf8(object) else { continue }
+            Py_IncRef(object)
+            let scope = NameScope(rawValue: Py.int(PyTuple_GetItem(scopesTuple, index)) ?? 0) ?? .fast
+            names.append(TrackedName(object: object, utf8: StableString(bytes), scope: scope))
+        }
+        self.names = names
+
+        var entries: [(Int, LineChecks)] = []
+        let lineCount = Int(PyTuple_Size(linesTuple))
+        for index in 0..<lineCount {
+            guard let entry = PyTuple_GetItem(linesTuple, index), let line = Py.int(PyTuple_GetItem(entry, 0)),
+                let stores = PyTuple_GetItem(entry, 1), let candidates = PyTuple_GetItem(entry, 2)
+            else { continue }
+            var checks = LineChecks()
+            for i in 0..<Int(PyTuple_Size(stores)) {
+                if let value = Py.int(PyTuple_GetItem(stores, i)), value < nameCount { checks.stores.append(Int32(value)) }
+            }
+            for i in 0..<Int(PyTuple_Size(candidates)) {
+                if let value = Py.int(PyTuple_GetItem(candidates, i)), value < nameCount {
+                    checks.candidates.append(Int32(value))
+                }
+            }
+            entries.append((line, checks))
+        }
+        PyErr_Clear()
+        if let low = entries.map(\.0).min(), let high = entries.map(\.0).max(), high - low < 1_000_000 {
+            var table = [LineChecks?](repeating: nil, count: high - low + 1)
+            for (line, checks) in entries { table[line - low] = checks }
+            self.firstTableLine = low
+            self.table = table
+        } else {
+            self.firstTableLine = 0
+            self.table = []
+        }
+    }
+
+    /// The checks to run after `line` ran, if any.
+    @inline(__always)
+    func checks(after line: Int32) -> LineChecks? {
+        let offset = Int(line) - firstTableLine
+        guard offset >= 0, offset < table.count else { return nil }
+        return table[offset]
+    }
+
+    /// Releases Python references and string storage (needs the GIL).
+    func release() {
+        for name in names {
+            Py_DecRef(name.object)
+            name.utf8.release()
+        }
+        if traced {
+            file.release()
+            function.release()
+        }
+        Py_DecRef(code)
+    }
+}

@@ -1,0 +1,124 @@
+import TraceSnapBus
+import CTraceSnapPython
+import Glibc
+import TraceSnapJSON
+
+// The C entry points that the Python package calls through ctypes (`tracesnap/_native.py`).
+// ctypes.PyDLL keeps the GIL held for every call. Nothing here may raise into Python or abort:
+// failures are reported through return values and `ts_last_error()`.
+
+nonisolated(unsafe) private var sessions: [Int64: RecordingSession] = [:]
+nonisolated(unsafe) private var nextHandle: Int64 = 1
+nonisolated(unsafe) private var lastError: UnsafeMutablePointer<CChar>?
+nonisolated(unsafe) private let versionText: UnsafeMutablePointer<CChar> = strdup(traceSnapCoreVersion)!
+
+private func setLastError(_ message: String) {
+    if let lastError { free(lastError) }
+    lastError = strdup(message)
+}
+
+/// Copies `value` into a malloc'ed C string that the caller releases with `ts_free`.
+private func mallocJSON(_ value: JSONValue) -> UnsafeMutablePointer<CChar>? {
+    strdup(value.serialized)
+}
+
+/// The core's version, e.g. "0.3.0".
+@_cdecl("ts_core_version")
+public func ts_core_version() -> UnsafePointer<CChar> {
+    UnsafePointer(versionText)
+}
+
+/// The last error message of this library (valid until the next failing call), or NULL.
+@_cdecl("ts_last_error")
+public func ts_last_error() -> UnsafePointer<CChar>? {
+    lastError.map { UnsafePointer($0) }
+}
+
+/// Releases memory returned by this library.
+@_cdecl("ts_free")
+public func ts_free(_ pointer: UnsafeMutableRawPointer?) {
+    free(pointer)
+}
+
+/// Creates a session from a JSON configuration (see `RecordingSession`). Returns a handle > 0,
+/// or 0 with `ts_last_error()` set.
+@_cdecl("ts_session_create")
+public func ts_session_create(_ configuration: UnsafePointer<CChar>?) -> Int64 {
+    guard let configuration else {
+        setLastError("no configuration given")
+        return 0
+    }
+    do {
+        let parsed = try JSONParser.parse(String(cString: configuration))
+        let session = try RecordingSession(configuration: parsed)
+        let handle = nextHandle
+        nextHandle += 1
+        sessions[handle] = session
+        return handle
+    } catch let error as PluginError {
+        setLastError(error.message)
+    } catch {
+        setLastError("bad session configuration: \(error)")
+    }
+    return 0
+}
+
+/// Starts recording on the calling thread. `analyzer` is called once per new code object;
+/// `disable` is `sys.monitoring.DISABLE` (or None below 3.12); `mode` 0 auto, 1 settrace,
+/// 2 sys.monitoring. Returns 1 for settrace, 2 for sys.monitoring, 0 on error.
+@_cdecl("ts_session_start")
+public func ts_session_start(_ handle: Int64, _ analyzer: OpaquePointer?, _ disable: OpaquePointer?, _ mode: Int32)
+    -> Int32
+{
+    guard let session = sessions[handle], let analyzer else {
+        setLastError("unknown session")
+        return 0
+    }
+    if let active = ActiveRecording.recorder, active.isActive {
+        setLastError("another recording is already active in this process")
+        return 0
+    }
+    let usableDisable = (disable == nil || disable == Py.none) ? nil : disable
+    let hook = session.start(analyzer: analyzer, disable: usableDisable, mode: mode)
+    return hook == "sys.monitoring" ? 2 : 1
+}
+
+/// Installs the settrace hook on the calling thread (for threads started during a recording).
+@_cdecl("ts_attach_thread")
+public func ts_attach_thread() -> Int32 {
+    guard let recorder = ActiveRecording.recorder, recorder.isActive else { return 0 }
+    SetTraceHook.install()
+    return 1
+}
+
+/// The native callable for a sys.monitoring event kind (see `MonitoringHook.Kind`), as a new
+/// reference: ctypes' `py_object` result conversion takes ownership of one reference.
+@_cdecl("ts_monitoring_callable")
+public func ts_monitoring_callable(_ kind: Int32) -> OpaquePointer? {
+    guard let callable = MonitoringHook.callable(for: kind) else { return nil }
+    Py_IncRef(callable)
+    return callable
+}
+
+/// Events delivered so far.
+@_cdecl("ts_session_event_count")
+public func ts_session_event_count(_ handle: Int64) -> Int64 {
+    sessions[handle]?.bus.nextSeq ?? -1
+}
+
+/// Stops the session and finalises its sinks. `extra` is a JSON object merged into the session.
+/// Returns a malloc'ed JSON result (release with `ts_free`), or NULL with `ts_last_error()` set.
+@_cdecl("ts_session_stop")
+public func ts_session_stop(
+    _ handle: Int64, _ partial: Int32, _ reason: UnsafePointer<CChar>?, _ extra: UnsafePointer<CChar>?
+) -> UnsafeMutablePointer<CChar>? {
+    guard let session = sessions.removeValue(forKey: handle) else {
+        setLastError("unknown session")
+        return nil
+    }
+    var extraValue = JSONValue.object([])
+    if let extra, let parsed = try? JSONParser.parse(String(cString: extra)) { extraValue = parsed }
+    let result = session.stop(
+        partial: partial != 0, reason: reason.map { String(cString: $0) }, extra: extraValue)
+    return mallocJSON(result)
+}

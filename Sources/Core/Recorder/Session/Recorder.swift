@@ -1,0 +1,522 @@
+import CTraceSnapPluginABI
+import TraceSnapBus
+import CTraceSnapPython
+
+/// Turns interpreter callbacks into trace events. Both hooks (`SetTraceHook` for 3.9–3.11 and
+/// `MonitoringHook` for 3.12+) call the `on…` methods here, so the event semantics are written
+/// once. Always called with the GIL held.
+///
+/// Per line, only the names that the previous line can store or mutate are read (the line table
+/// from `tracesnap._codeinfo`); an unchanged identity of an immutable object costs no repr.
+final class Recorder {
+    let bus: EventBus
+    let capturer = ValueCapturer()
+    private let analyzer: PyObjectPointer
+    private let startNanoseconds: Int64
+    private let useFrameGetVar: Bool
+    private let frameGetVar: PythonRuntime.GetVarFunction?
+
+    private var codes: [UnsafeRawPointer: CodeInfo] = [:]
+    private var lastCodeKey: UnsafeRawPointer?
+    private var lastCodeInfo: CodeInfo?
+    private var threads: [UInt: ThreadState] = [:]
+    private var lastThread: ThreadState?
+    private var nextFrameID: UInt64 = 1
+    /// Scratch storage for the argument reprs of one `call` event.
+    private var argumentArena: [UInt8] = []
+    /// False after `stop()`: late callbacks (other threads) return at once.
+    private(set) var isActive = true
+    /// Set when the recorder hit an internal failure; the session is then marked partial.
+    private(set) var internalFailure: String?
+
+    init(bus: EventBus, analyzer: PyObjectPointer, startNanoseconds: Int64) {
+        self.bus = bus
+        self.analyzer = analyzer
+        Py_IncRef(analyzer)
+        self.startNanoseconds = startNanoseconds
+        let runtime = PythonRuntime.shared
+        self.frameGetVar = runtime.frameGetVar
+        self.useFrameGetVar = runtime.frameGetVar != nil && runtime.hasMonitoring
+    }
+
+    // MARK: - Lookup
+
+    /// The cached facts about `code` (analyzed on first sight).
+    @inline(__always)
+    func codeInfo(_ code: PyObjectPointer) -> CodeInfo {
+        let key = UnsafeRawPointer(code)
+        if key == lastCodeKey, let info = lastCodeInfo { return info }
+        let info = codes[key] ?? analyze(code, key: key)
+        lastCodeKey = key
+        lastCodeInfo = info
+        return info
+    }
+
+    private func analyze(_ code: PyObjectPointer, key: UnsafeRawPointer) -> CodeInfo {
+        var guardState = PendingErrorGuard()
+        defer { guardState.restore() }
+        var info: CodeInfo?
+        if let arguments = PyTuple_New(1) {
+            Py_IncRef(code)
+            _ = PyTuple_SetItem(arguments, 0, code)  // steals the reference
+            defer { Py_DecRef(arguments) }
+            if let result = PyObject_CallObject(analyzer, arguments) {
+                if result != Py.none { info = CodeInfo(code: code, analysis: result) }
+                Py_DecRef(result)
+            } else {
+                PyErr_Clear()
+            }
+        }
+        let resolved = info ?? CodeInfo(untraced: code)
+        codes[key] = resolved
+        return resolved
+    }
+
+    @inline(__always)
+    private func currentThread() -> ThreadState {
+        let ident = PyThread_get_thread_ident()
+        if let last = lastThread, last.ident == ident { return last }
+        let state = threads[ident] ?? {
+            let created = ThreadState(ident: ident)
+            threads[ident] = created
+            return created
+        }()
+        lastThread = state
+        return state
+    }
+
+    @inline(__always)
+    private func now() -> Int64 { MonotonicClock.nanoseconds() - startNanoseconds }
+
+    /// The frame state for an event in `info` on `thread`: the top of the stack when it matches,
+    /// otherwise the stack is brought back in line with the interpreter (frames we never saw start,
+    /// like the module that called `start_recording`, are adopted with a `call` event).
+    private func frameState(on thread: ThreadState, info: CodeInfo, frame: OpaquePointer?) -> FrameState {
+        if let top = thread.top {
+            if let frame {
+                if top.frame == frame { return top }
+            } else if top.info === info {
+                return top
+            }
+        }
+        let actualFrame = frame ?? PyEval_GetFrame()
+        if let actualFrame, let index = thread.stack.lastIndex(where: { $0.frame == actualFrame }) {
+            // Frames above it returned without us seeing it (should not happen); drop them.
+            while thread.stack.count > index + 1 {
+                let dropped = thread.stack.removeLast()
+                dropped.releaseAll()
+            }
+            return thread.stack[index]
+        }
+        return pushFrame(on: thread, info: info, frame: actualFrame)
+    }
+
+    private func pushFrame(on thread: ThreadState, info: CodeInfo, frame: OpaquePointer?) -> FrameState {
+        let state = FrameState(
+            frameId: nextFrameID, info: info, frame: frame, depth: Int32(thread.stack.count + 1))
+        nextFrameID += 1
+        thread.stack.append(state)
+        emitCall(state, thread: thread)
+        return state
+    }
+
+    // MARK: - Hook entry points
+
+    /// A traced code object started running (a new call).
+    func onStart(info: CodeInfo, frame: OpaquePointer?) {
+        let thread = currentThread()
+        if let frame, info.isResumable, let suspended = thread.suspended.removeValue(forKey: UnsafeRawPointer(frame)) {
+            resume(suspended, on: thread)
+            return
+        }
+        _ = pushFrame(on: thread, info: info, frame: frame)
+    }
+
+    /// A generator or coroutine frame resumed (3.12+: `PY_RESUME` / `PY_THROW`).
+    func onResume(info: CodeInfo, frame: OpaquePointer?) {
+        let thread = currentThread()
+        if let frame, let suspended = thread.suspended.removeValue(forKey: UnsafeRawPointer(frame)) {
+            resume(suspended, on: thread)
+            return
+        }
+        // A resume of a frame that started before recording: adopt it.
+        _ = pushFrame(on: thread, info: info, frame: frame)
+    }
+
+    private func resume(_ state: FrameState, on thread: ThreadState) {
+        state.suspended = false
+        state.depth = Int32(thread.stack.count + 1)
+        thread.stack.append(state)
+        var event = baseEvent(TS_EVENT_RESUME, state, thread: thread, line: state.lastLine)
+        withUnsafeMutablePointer(to: &event) { _ = bus.emit($0) }
+    }
+
+    /// A new line is about to run.
+    func onLine(info: CodeInfo, frame: OpaquePointer?, line: Int32) {
+        let thread = currentThread()
+        let state = frameState(on: thread, info: info, frame: frame)
+        if state.pendingException != nil {
+            emitHandled(state, thread: thread, exception: state.pendingException!)
+        }
+        checkChanges(state, thread: thread, frame: frame)
+        state.lastLine = line
+        var event = baseEvent(TS_EVENT_LINE, state, thread: thread, line: line)
+        withUnsafeMutablePointer(to: &event) { _ = bus.emit($0) }
+    }
+
+    /// The frame returns `value`, or unwinds when `value` is nil.
+    func onReturn(info: CodeInfo, frame: OpaquePointer?, value: PyObjectPointer?, unwinding: Bool) {
+        let thread = currentThread()
+        let state = frameState(on: thread, info: info, frame: frame)
+        checkChanges(state, thread: thread, frame: frame)
+        var event = baseEvent(TS_EVENT_RETURN, state, thread: thread, line: state.lastLine)
+        if unwinding {
+            event.flags |= UInt32(TS_EVENTF_UNWIND)
+            thread.unwindingException = state.pendingException.map { UnsafeRawPointer($0) }
+            withUnsafeMutablePointer(to: &event) { _ = bus.emit($0) }
+        } else {
+            thread.unwindingException = nil
+            let captured = capturer.capture(value ?? Py.none)
+            captured.withCValue { cValue in
+                event.value = cValue
+                withUnsafeMutablePointer(to: &event) { _ = bus.emit($0) }
+            }
+        }
+        popFrame(state, on: thread)
+        state.releaseAll()
+    }
+
+    /// A generator or coroutine suspends, handing out `value`.
+    func onYield(info: CodeInfo, frame: OpaquePointer?, value: PyObjectPointer?) {
+        let thread = currentThread()
+        let state = frameState(on: thread, info: info, frame: frame)
+        checkChanges(state, thread: thread, frame: frame)
+        var event = baseEvent(TS_EVENT_YIELD, state, thread: thread, line: state.lastLine)
+        let captured = capturer.capture(value ?? Py.none)
+        captured.withCValue { cValue in
+            event.value = cValue
+            withUnsafeMutablePointer(to: &event) { _ = bus.emit($0) }
+        }
+        popFrame(state, on: thread)
+        state.suspended = true
+        state.setPendingException(nil)
+        if let frame = frame ?? state.frame {
+            thread.suspended[UnsafeRawPointer(frame)] = state
+        }
+    }
+
+    private func popFrame(_ state: FrameState, on thread: ThreadState) {
+        if let index = thread.stack.lastIndex(where: { $0 === state }) {
+            thread.stack.remove(at: index)
+        }
+    }
+
+    /// An exception is raised in, or arrives in, the frame.
+    func onException(info: CodeInfo, frame: OpaquePointer?, exception: PyObjectPointer, line: Int32?) {
+        let thread = currentThread()
+        let state = frameState(on: thread, info: info, frame: frame)
+        if state.pendingException == exception { return }
+        let propagated = thread.unwindingException == UnsafeRawPointer(exception)
+        thread.unwindingException = nil
+        if let line, line > 0, state.lastLine == 0 { state.lastLine = line }
+        checkChanges(state, thread: thread, frame: frame)
+        state.setPendingException(exception)
+        emitException(state, thread: thread, exception: exception, phase: propagated ? "propagated" : "raised")
+    }
+
+    /// The frame caught its pending exception (3.12+: `EXCEPTION_HANDLED`).
+    func onExceptionHandled(info: CodeInfo, frame: OpaquePointer?, exception: PyObjectPointer) {
+        let thread = currentThread()
+        let state = frameState(on: thread, info: info, frame: frame)
+        if state.pendingException == nil {
+            // It came from untraced code in between: it arrived here, then was caught.
+            emitException(state, thread: thread, exception: exception, phase: "propagated")
+            state.setPendingException(exception)
+        }
+        emitHandled(state, thread: thread, exception: exception)
+    }
+
+    /// An exception leaves a traced frame by unwinding (3.12+: `PY_UNWIND`).
+    func onUnwind(info: CodeInfo, frame: OpaquePointer?, exception: PyObjectPointer) {
+        let thread = currentThread()
+        let state = frameState(on: thread, info: info, frame: frame)
+        if state.pendingException == nil {
+            emitException(state, thread: thread, exception: exception, phase: "propagated")
+            state.setPendingException(exception)
+        }
+        onReturn(info: info, frame: frame, value: nil, unwinding: true)
+        thread.unwindingException = UnsafeRawPointer(exception)
+    }
+
+    /// Whether the traced frame `frame` has an exception passing through it.
+    func hasPendingException(frame: OpaquePointer) -> Bool {
+        currentThread().stack.last(where: { $0.frame == frame })?.pendingException != nil
+    }
+
+    /// Stops recording: later callbacks are ignored; retained objects are released.
+    func stop() {
+        isActive = false
+        for thread in threads.values {
+            for state in thread.stack { state.releaseAll() }
+            for state in thread.suspended.values { state.releaseAll() }
+            thread.stack.removeAll()
+            thread.suspended.removeAll()
+        }
+        threads.removeAll()
+        lastThread = nil
+        for info in codes.values { info.release() }
+        codes.removeAll()
+        lastCodeInfo = nil
+        lastCodeKey = nil
+        capturer.typeNames.clear()
+        Py_DecRef(analyzer)
+    }
+
+    // MARK: - Events
+
+    @inline(__always)
+    private func baseEvent(_ type: ts_event_type, _ state: FrameState, thread: ThreadState, line: Int32) -> ts_event {
+        var event = ts_event.blank(type: type, ts: now())
+        event.depth = state.depth
+        event.line = line
+        event.thread = UInt64(thread.ident)
+        event.frame_id = state.frameId
+        event.file = state.info.file.cString
+        event.func = state.info.function.cString
+        return event
+    }
+
+    private func emitCall(_ state: FrameState, thread: ThreadState) {
+        let info = state.info
+        var event = baseEvent(TS_EVENT_CALL, state, thread: thread, line: 0)
+        event.line = Int32(clamping: firstLine(of: info))
+        if info.isModule { event.flags |= UInt32(TS_EVENTF_MODULE) }
+        let count = min(info.argumentCount, info.names.count)
+        guard count > 0 else {
+            withUnsafeMutablePointer(to: &event) { _ = bus.emit($0) }
+            return
+        }
+        var captured: [CapturedValue] = []
+        captured.reserveCapacity(count)
+        var present: [Int] = []
+        var locals: PyObjectPointer?
+        for index in 0..<count {
+            guard let object = read(index, of: info, frame: state.frame, locals: &locals) else { continue }
+            let value = capturer.capture(object)
+            state.slots[index] = VariableSlot(object: object, captured: value, changes: 0)
+            captured.append(value)
+            present.append(index)
+        }
+        // The reprs are copied into one buffer so every ts_arg can point into it during the emit.
+        argumentArena.removeAll(keepingCapacity: true)
+        var ranges: [Range<Int>] = []
+        ranges.reserveCapacity(present.count)
+        for value in captured {
+            let start = argumentArena.count
+            value.repr.withBytes { argumentArena.append(contentsOf: $0) }
+            ranges.append(start..<argumentArena.count)
+        }
+        argumentArena.withUnsafeBytes { arena in
+            var arguments: [ts_arg] = []
+            arguments.reserveCapacity(present.count)
+            for (position, index) in present.enumerated() {
+                let value = captured[position]
+                let repr = UnsafeRawBufferPointer(rebasing: arena[ranges[position]])
+                let cValue = ts_value(
+                    repr: ts_str(ptr: repr.baseAddress?.assumingMemoryBound(to: CChar.self), len: repr.count),
+                    type: ts_str(
+                        ptr: value.typeName.baseAddress?.assumingMemoryBound(to: CChar.self), len: value.typeName.count),
+                    id: value.id, flags: value.flags | UInt32(TS_VALUE_PRESENT), reserved: 0)
+                arguments.append(ts_arg(name: info.names[index].utf8.cString, value: cValue))
+            }
+            arguments.withUnsafeBufferPointer { buffer in
+                event.args = buffer.baseAddress
+                event.nargs = UInt32(buffer.count)
+                withUnsafeMutablePointer(to: &event) { _ = bus.emit($0) }
+            }
+        }
+    }
+
+    private func firstLine(of info: CodeInfo) -> Int {
+        guard let value = Py.attribute(info.code, "co_firstlineno"), let line = Py.int(value) else { return 0 }
+        Py_DecRef(value)
+        return info.isModule ? 0 : line
+    }
+
+    private func emitException(_ state: FrameState, thread: ThreadState, exception: PyObjectPointer, phase: StaticString) {
+        var event = baseEvent(TS_EVENT_EXCEPTION, state, thread: thread, line: state.lastLine)
+        let value = capturer.capture(exception)
+        let message = capturer.message(of: exception)
+        let typeName = capturer.typeNames.name(of: Py.type(of: exception))
+        event.name = ts_str(ptr: typeName.baseAddress?.assumingMemoryBound(to: CChar.self), len: typeName.count)
+        phase.withUTF8Buffer { phaseBytes in
+            event.phase = ts_str(
+                ptr: UnsafeRawPointer(phaseBytes.baseAddress)?.assumingMemoryBound(to: CChar.self), len: phaseBytes.count)
+            message.withBytes { messageBytes in
+                event.text = ts_str(ptr: messageBytes.baseAddress?.assumingMemoryBound(to: CChar.self), len: messageBytes.count)
+                value.withCValue { cValue in
+                    event.value = cValue
+                    withUnsafeMutablePointer(to: &event) { _ = bus.emit($0) }
+                }
+            }
+        }
+    }
+
+    private func emitHandled(_ state: FrameState, thread: ThreadState, exception: PyObjectPointer) {
+        emitException(state, thread: thread, exception: exception, phase: "handled")
+        state.setPendingException(nil)
+        thread.unwindingException = nil
+    }
+
+    // MARK: - Variable changes
+
+    /// Reads tracked name `index` in the current frame; a new reference or nil when unbound.
+    @inline(__always)
+    private func read(_ index: Int, of info: CodeInfo, frame: OpaquePointer?, locals: inout PyObjectPointer?)
+        -> PyObjectPointer?
+    {
+        let name = info.names[index]
+        switch name.scope {
+        case .fast:
+            if useFrameGetVar, let getVar = frameGetVar {
+                guard let frame = frame ?? PyEval_GetFrame() else { return nil }
+                if let value = getVar(frame, name.object) { return value }
+                PyErr_Clear()
+                return nil
+            }
+            return lookup(name.object, in: &locals)
+        case .namespace:
+            return lookup(name.object, in: &locals)
+        case .global:
+            guard let globals = PyEval_GetGlobals(), let value = PyDict_GetItem(globals, name.object) else { return nil }
+            Py_IncRef(value)
+            return value
+        }
+    }
+
+    @inline(__always)
+    private func lookup(_ name: PyObjectPointer, in locals: inout PyObjectPointer?) -> PyObjectPointer? {
+        if locals == nil {
+            locals = PyEval_GetLocals()
+            if locals == nil {
+                PyErr_Clear()
+                return nil
+            }
+        }
+        guard let mapping = locals else { return nil }
+        if Py.type(of: mapping) == TSPyDict_Type() {
+            guard let value = PyDict_GetItem(mapping, name) else { return nil }
+            Py_IncRef(value)
+            return value
+        }
+        guard let value = PyObject_GetItem(mapping, name) else {
+            PyErr_Clear()
+            return nil
+        }
+        return value
+    }
+
+    /// Emits `assign` events for what the frame's last line changed.
+    @inline(__always)
+    private func checkChanges(_ state: FrameState, thread: ThreadState, frame: OpaquePointer?) {
+        guard state.lastLine > 0, let checks = state.info.checks(after: state.lastLine) else { return }
+        checkChanges(state, thread: thread, frame: frame, checks: checks)
+    }
+
+    private func checkChanges(_ state: FrameState, thread: ThreadState, frame: OpaquePointer?, checks: LineChecks) {
+        var locals: PyObjectPointer?
+        for index in checks.stores {
+            check(Int(index), isStore: true, state: state, thread: thread, frame: frame, locals: &locals)
+        }
+        for index in checks.candidates {
+            check(Int(index), isStore: false, state: state, thread: thread, frame: frame, locals: &locals)
+        }
+    }
+
+    private func check(
+        _ index: Int, isStore: Bool, state: FrameState, thread: ThreadState, frame: OpaquePointer?,
+        locals: inout PyObjectPointer?
+    ) {
+        let info = state.info
+        let previousObject = state.slots[index].object
+        guard let object = read(index, of: info, frame: frame ?? state.frame, locals: &locals) else {
+            if isStore, let previousObject {
+                emitAssign(state, thread: thread, index: index, value: nil, flags: UInt32(TS_EVENTF_DELETED))
+                Py_DecRef(previousObject)
+                state.slots[index].object = nil
+                state.slots[index].captured = nil
+            }
+            return
+        }
+        if object == previousObject {
+            // Same object: only a mutable one can have changed, and only a repr can tell.
+            defer { Py_DecRef(object) }
+            guard state.slots[index].captured != nil, !capturer.isImmutable(object) else { return }
+            let value = capturer.capture(object)
+            if value.repr == state.slots[index].captured!.repr { return }
+            emitAssign(state, thread: thread, index: index, value: value, flags: UInt32(TS_EVENTF_MUTATION))
+            state.slots[index].captured = value
+            return
+        }
+        if !isStore && previousObject == nil {
+            // First sight of a name this frame only reads: remember it quietly.
+            if capturer.isImmutable(object) {
+                Py_DecRef(object)
+                return
+            }
+            state.slots[index] = VariableSlot(object: object, captured: capturer.capture(object), changes: 0)
+            return
+        }
+        let value = capturer.capture(object)
+        if state.slots[index].captured != nil && value.looksEqual(to: state.slots[index].captured!) {
+            // Rebound to an equal value: not a change (as `!=` would say, without calling __eq__).
+            if let previousObject { Py_DecRef(previousObject) }
+            state.slots[index].object = object
+            state.slots[index].captured = value
+            return
+        }
+        emitAssign(state, thread: thread, index: index, value: value, flags: 0)
+        if let previousObject { Py_DecRef(previousObject) }
+        state.slots[index].object = object
+        state.slots[index].captured = value
+    }
+
+    private func emitAssign(_ state: FrameState, thread: ThreadState, index: Int, value: CapturedValue?, flags: UInt32) {
+        let info = state.info
+        let name = info.names[index]
+        state.slots[index].changes += 1
+        var event = baseEvent(TS_EVENT_ASSIGN, state, thread: thread, line: state.lastLine)
+        event.flags |= flags
+        event.name = name.utf8.cString
+        event.index = state.slots[index].changes
+        event.text = scopeName(name.scope, info: info)
+        let emitWith: (ts_value) -> Void = { [bus] prevValue in
+            event.prev = prevValue
+            if let value {
+                value.withCValue { cValue in
+                    event.value = cValue
+                    withUnsafeMutablePointer(to: &event) { _ = bus.emit($0) }
+                }
+            } else {
+                withUnsafeMutablePointer(to: &event) { _ = bus.emit($0) }
+            }
+        }
+        if let previous = state.slots[index].captured {
+            previous.withCValue(emitWith)
+        } else {
+            emitWith(emptyCValue)
+        }
+    }
+
+    private static let localScope = StableString("local")
+    private static let globalScope = StableString("global")
+    private static let classScope = StableString("class")
+
+    private func scopeName(_ scope: NameScope, info: CodeInfo) -> ts_str {
+        switch scope {
+        case .fast: return Recorder.localScope.cString
+        case .global: return Recorder.globalScope.cString
+        case .namespace: return info.isModule ? Recorder.globalScope.cString : Recorder.classScope.cString
+        }
+    }
+}

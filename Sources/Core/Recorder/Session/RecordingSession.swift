@@ -1,0 +1,133 @@
+import CTraceSnapPluginABI
+import TraceSnapBus
+import CTraceSnapPython
+import TraceSnapJSON
+
+/// One recording: its plugins (transforms then sinks), the bus between them and the recorder.
+///
+/// Configuration is a JSON object (built by `tracesnap._recording`):
+/// `{"trace_id", "session": {…static session members…}, "plugins": [{"name", "path", "options",
+/// "required"}], "max_events"}`. Plugins are loaded in order; a plugin that fails to load is
+/// skipped with one warning unless it is `required` (the sinks the caller asked for), which fails
+/// the whole session with a one-line error.
+final class RecordingSession {
+    let traceID: String
+    private(set) var session: JSONValue
+    let plugins: [LoadedPlugin]
+    let bus: EventBus
+    private(set) var recorder: Recorder?
+    private(set) var hook: String = "none"
+    private let startNanoseconds = MonotonicClock.nanoseconds()
+    private var stopped = false
+
+    init(configuration: JSONValue) throws {
+        traceID = configuration["trace_id"]?.stringValue ?? "trace"
+        session = configuration["session"] ?? .object([])
+        var loaded: [LoadedPlugin] = []
+        for entry in configuration["plugins"]?.arrayValue ?? [] {
+            guard let path = entry["path"]?.stringValue else { continue }
+            let required = entry["required"]?.boolValue ?? false
+            do {
+                let plugin = try PluginLoader.load(path: path)
+                try plugin.create(optionsJSON: (entry["options"] ?? .object([])).serialized)
+                loaded.append(plugin)
+            } catch let error as PluginError {
+                if required { throw error }
+                HostLog.warning("\(error.message); recording continues without it")
+            }
+        }
+        plugins = loaded
+        let maxEvents = configuration["max_events"]?.intValue
+        bus = EventBus(
+            transforms: loaded.filter { $0.isTransform && !$0.isSink },
+            sinks: loaded.filter(\.isSink),
+            maxEvents: maxEvents)
+    }
+
+    /// Starts the plugins and installs the interpreter hook on the calling thread.
+    /// `mode`: 0 auto, 1 settrace, 2 sys.monitoring. Returns the hook used.
+    func start(analyzer: PyObjectPointer, disable: PyObjectPointer?, mode: Int32) -> String {
+        HostAPI.sessionStart = startNanoseconds
+        var sessionText = session.serialized
+        for plugin in bus.transforms + bus.sinks {
+            sessionText = plugin.begin(traceID: traceID, sessionJSON: sessionText)
+        }
+        if let parsed = try? JSONParser.parse(sessionText) { session = parsed }
+        let recorder = Recorder(bus: bus, analyzer: analyzer, startNanoseconds: startNanoseconds)
+        self.recorder = recorder
+        ActiveRecording.recorder = recorder
+        let runtime = PythonRuntime.shared
+        if mode == 2 || (mode == 0 && runtime.hasMonitoring && disable != nil) {
+            if let disable {
+                Py_IncRef(disable)
+                MonitoringHook.disable = disable
+            }
+            hook = "sys.monitoring"
+        } else {
+            if mode == 0 && runtime.hasMonitoring {
+                HostLog.debug("sys.monitoring unavailable (no DISABLE sentinel given); using PyEval_SetTrace [no-sysmon]")
+            }
+            SetTraceHook.install()
+            hook = "settrace"
+        }
+        return hook
+    }
+
+    /// Stops recording and finalises every plugin. Returns the result object for the caller.
+    func stop(partial: Bool, reason: String?, extra: JSONValue) -> JSONValue {
+        guard !stopped else { return .object([("error", .string("session already stopped"))]) }
+        stopped = true
+        if hook == "settrace" { SetTraceHook.uninstall() }
+        recorder?.stop()
+        if ActiveRecording.recorder === recorder { ActiveRecording.recorder = nil }
+        bus.emitLimitGap(now: MonotonicClock.nanoseconds() - startNanoseconds)
+
+        var isPartial = partial
+        var partialReason = reason
+        if bus.droppedByLimit > 0 && !isPartial {
+            isPartial = true
+            partialReason = "max-events"
+        }
+        var final = session
+        for (key, value) in extra.objectValue ?? [] { final = final.setting(key, to: value) }
+        final = final.setting("partial", to: .bool(isPartial))
+        if let partialReason { final = final.setting("partial_reason", to: .string(partialReason)) }
+        final = final.setting("event_count", to: .int(bus.nextSeq))
+        final = final.setting("event_types", to: .object(bus.eventTypeCounts.map { ($0.0, .int($0.1)) }))
+        let runtime = PythonRuntime.shared
+        final = final.setting(
+            "recorder",
+            to: .object([
+                ("version", .string(traceSnapCoreVersion)),
+                ("python", .string("\(runtime.version.major).\(runtime.version.minor)")),
+                ("hook", .string(hook)),
+                ("plugins", .array(plugins.map { plugin in
+                    .object([
+                        ("name", .string(plugin.name)), ("version", .string(plugin.version)),
+                        ("enabled", .bool(plugin.isEnabled)),
+                    ])
+                })),
+            ]))
+
+        var sessionText = final.serialized
+        var results: [JSONValue] = []
+        for plugin in bus.transforms + bus.sinks {
+            let (updated, result) = plugin.finish(sessionJSON: sessionText, partial: isPartial)
+            sessionText = updated
+            var entry: [(String, JSONValue)] = [("name", .string(plugin.name))]
+            if let result, let parsed = try? JSONParser.parse(result), let members = parsed.objectValue {
+                entry.append(contentsOf: members)
+            }
+            if let failure = plugin.failure { entry.append(("error", .string(failure))) }
+            if plugin.isSink || result != nil || plugin.failure != nil { results.append(.object(entry)) }
+        }
+        for plugin in plugins { plugin.destroy() }
+        return .object([
+            ("event_count", .int(bus.nextSeq)),
+            ("event_types", .object(bus.eventTypeCounts.map { ($0.0, .int($0.1)) })),
+            ("partial", .bool(isPartial)),
+            ("hook", .string(hook)),
+            ("sinks", .array(results)),
+        ])
+    }
+}

@@ -1,0 +1,18 @@
+/// The traced-frame stack of one OS thread.
+final class ThreadState {
+    let ident: UInt
+    var stack: [FrameState] = []
+    /// Suspended generator/coroutine frames, by `PyFrameObject *` (used by the settrace hook,
+    /// which reports a resume as a new "call").
+    var suspended: [UnsafeRawPointer: FrameState] = [:]
+    /// The exception most recently unwound out of a traced frame on this thread: when it shows up
+    /// in the caller it is "propagated", not "raised".
+    var unwindingException: UnsafeRawPointer?
+
+    init(ident: UInt) {
+        self.ident = ident
+        stack.reserveCapacity(64)
+    }
+
+    @inline(__always) var top: FrameState? { stack.last }
+}

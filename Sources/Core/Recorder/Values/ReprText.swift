@@ -1,0 +1,70 @@
+/// A repr's UTF-8 bytes. Most reprs are short (numbers, short strings, small lists), so up to
+/// `inlineCapacity` bytes are kept inline and cost no allocation; longer ones (at most 120
+/// characters) live in an array.
+struct ReprText: Equatable {
+    static let inlineCapacity = 32
+    private var inline: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+    private var inlineCount: Int = 0
+    private var heap: [UInt8]?
+
+    init() {}
+
+    init(_ bytes: [UInt8]) {
+        self.init()
+        bytes.withUnsafeBytes { append($0) }
+    }
+
+    var count: Int { heap?.count ?? inlineCount }
+
+    /// Appends bytes, moving to the heap when the inline space is exhausted.
+    mutating func append(_ buffer: UnsafeRawBufferPointer) {
+        guard !buffer.isEmpty else { return }
+        if heap != nil {
+            heap!.append(contentsOf: buffer)
+            return
+        }
+        if inlineCount + buffer.count <= ReprText.inlineCapacity {
+            let offset = inlineCount
+            withUnsafeMutableBytes(of: &inline) { raw in
+                UnsafeMutableRawBufferPointer(rebasing: raw[offset..<offset + buffer.count]).copyMemory(from: buffer)
+            }
+            inlineCount += buffer.count
+            return
+        }
+        var spilled = [UInt8]()
+        spilled.reserveCapacity(max(64, inlineCount + buffer.count))
+        withUnsafeBytes(of: &inline) { raw in spilled.append(contentsOf: raw[0..<inlineCount]) }
+        spilled.append(contentsOf: buffer)
+        heap = spilled
+    }
+
+    mutating func append(_ byte: UInt8) {
+        withUnsafeBytes(of: byte) { append($0) }
+    }
+
+    /// Drops bytes after `length`.
+    mutating func truncate(to length: Int) {
+        if heap != nil {
+            if length < heap!.count { heap!.removeSubrange(length...) }
+        } else if length < inlineCount {
+            inlineCount = length
+        }
+    }
+
+    /// The bytes, valid during `body`.
+    func withBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
+        if let heap { return heap.withUnsafeBytes(body) }
+        var copy = inline
+        let count = inlineCount
+        return withUnsafeBytes(of: &copy) { body(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
+    }
+
+    static func == (lhs: ReprText, rhs: ReprText) -> Bool {
+        if lhs.heap == nil && rhs.heap == nil {
+            guard lhs.inlineCount == rhs.inlineCount else { return false }
+            return lhs.inline == rhs.inline || lhs.withBytes { a in rhs.withBytes { b in a.elementsEqual(b) } }
+        }
+        guard lhs.count == rhs.count else { return false }
+        return lhs.withBytes { a in rhs.withBytes { b in a.elementsEqual(b) } }
+    }
+}

@@ -1,0 +1,34 @@
+import FlyingFox
+import FlyingSocks
+import Foundation
+
+/// A byte sequence fed from an `AsyncStream` of chunks, so a response body (server-sent events)
+/// can be produced while it is being sent.
+struct EventStreamBody: AsyncBufferedSequence, Sendable {
+    typealias Element = UInt8
+    let chunks: AsyncStream<[UInt8]>
+
+    func makeAsyncIterator() -> Iterator { Iterator(base: chunks.makeAsyncIterator()) }
+
+    struct Iterator: AsyncBufferedIteratorProtocol {
+        var base: AsyncStream<[UInt8]>.Iterator
+        var pending: [UInt8] = []
+        var offset = 0
+
+        mutating func next() async -> UInt8? {
+            guard let buffer = await nextBuffer(suggested: 1) else { return nil }
+            return buffer.first
+        }
+
+        mutating func nextBuffer(suggested count: Int) async -> ArraySlice<UInt8>? {
+            while offset >= pending.count {
+                guard let chunk = await base.next() else { return nil }
+                pending = chunk
+                offset = 0
+            }
+            let end = Swift.min(pending.count, offset + Swift.max(1, count))
+            defer { offset = end }
+            return pending[offset..<end]
+        }
+    }
+}

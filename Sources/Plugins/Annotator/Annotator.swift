@@ -1,0 +1,195 @@
+import TraceSnapPluginKit
+
+/// The branch/loop annotator (`annotator`): inserts `branch` and `loop` events and sets
+/// `parent_seq` on every event, from the static structure of each file
+/// (`session.structure_by_file`, built by `tracesnap._structure`).
+///
+/// Per frame it follows the lines that run: entering a loop body from outside it (or jumping back
+/// to the top of a `while` body) starts an iteration (`loop`, counted per loop entry); entering a
+/// branch arm from outside it reports the arm taken (`branch`). Every event's `parent_seq` is the
+/// innermost loop iteration or branch arm it ran in; a `call`'s is the caller's at the call site.
+final class Annotator: TraceSnapPlugin {
+    static let name = "annotator"
+    static let version = "1.0.0"
+    static let kind: PluginKind = .transform
+    static let features = ["branch", "loop", "parent-seq"]
+
+    private final class FrameContext {
+        let structure: FileStructure?
+        var previousLine = 0
+        var stack: [(context: StructureContext, seq: Int64)] = []
+        var iterations: [Int: Int64] = [:]
+        init(structure: FileStructure?) { self.structure = structure }
+        var topSeq: Int64 { stack.last?.seq ?? -1 }
+    }
+
+    private var structures: [String: FileStructure] = [:]
+    private var structureByPointer: [UnsafeRawPointer: FileStructure?] = [:]
+    private var frames: [UInt64: FrameContext] = [:]
+    private var threadStacks: [UInt64: [UInt64]] = [:]
+    private var lastFrameID: UInt64 = 0
+    private var lastFrame: FrameContext?
+
+    init(options: JSONValue) throws {}
+
+    func begin(traceID: String, session: JSONValue) throws -> JSONValue? {
+        for (path, nodes) in session["structure_by_file"]?.objectValue ?? [] {
+            structures[path] = FileStructure(nodes: nodes.arrayValue ?? [])
+        }
+        return nil
+    }
+
+    private func structure(for file: ts_str) -> FileStructure? {
+        guard let pointer = UnsafeRawPointer(file.ptr) else { return nil }
+        if let cached = structureByPointer[pointer] { return cached }
+        let found = structures[file.string]
+        structureByPointer[pointer] = .some(found)
+        return found
+    }
+
+    @inline(__always)
+    private func frame(_ event: EventView) -> FrameContext {
+        let id = event.frameID
+        if id == lastFrameID, let last = lastFrame { return last }
+        let context = frames[id] ?? {
+            let created = FrameContext(structure: structure(for: event.pointer.pointee.file))
+            frames[id] = created
+            return created
+        }()
+        lastFrameID = id
+        lastFrame = context
+        return context
+    }
+
+    func handle(_ event: EventView, next: EventForwarder) throws {
+        switch event.type {
+        case TS_EVENT_CALL:
+            let callerSeq = threadStacks[event.thread]?.last.flatMap { frames[$0]?.topSeq } ?? -1
+            event.parentSeq = callerSeq
+            threadStacks[event.thread, default: []].append(event.frameID)
+            _ = frame(event)
+            next.emit(event)
+        case TS_EVENT_RESUME:
+            threadStacks[event.thread, default: []].append(event.frameID)
+            event.parentSeq = frame(event).topSeq
+            next.emit(event)
+        case TS_EVENT_RETURN, TS_EVENT_YIELD:
+            event.parentSeq = frame(event).topSeq
+            if var stack = threadStacks[event.thread], let index = stack.lastIndex(of: event.frameID) {
+                stack.remove(at: index)
+                threadStacks[event.thread] = stack
+            }
+            if event.type == TS_EVENT_RETURN {
+                frames[event.frameID] = nil
+                if lastFrameID == event.frameID {
+                    lastFrame = nil
+                    lastFrameID = 0
+                }
+            }
+            next.emit(event)
+        case TS_EVENT_LINE:
+            handleLine(event, next: next)
+        default:
+            if event.frameID != 0 { event.parentSeq = frame(event).topSeq }
+            next.emit(event)
+        }
+    }
+
+    private func handleLine(_ event: EventView, next: EventForwarder) {
+        let state = frame(event)
+        let line = Int(event.line)
+        let previous = state.previousLine
+        state.previousLine = line
+        guard let structure = state.structure else {
+            next.emit(event)
+            return
+        }
+        let contexts = structure.contexts(at: line)
+
+        // A loop header reached from outside the loop starts a new entry of that loop.
+        do {
+            for loop in structure.loops(headedAt: line) where previous == 0 || !structure.loop(loop, covers: previous) {
+                state.iterations[loop] = -1
+            }
+        }
+        // Leave the contexts this line is not in.
+        while let top = state.stack.last, !contexts.contains(top.context) {
+            state.stack.removeLast()
+        }
+        // A jump back to the top of a `while` body (no header line event, e.g. `while True:`)
+        // starts the next iteration.
+        if let position = state.stack.firstIndex(where: { entry in
+            let node = structure.nodes[entry.context.node]
+            guard entry.context.arm == -1, node.subkind == "while", let body = node.body else { return false }
+            return line == body.lowerBound && previous >= line && body.contains(previous)
+                && !structure.loops(headedAt: line).contains { structure.loop($0, covers: previous) }
+        }) {
+            state.stack.removeSubrange(position...)
+        }
+        // Enter the contexts this line is in but the frame was not.
+        let depth = state.stack.count
+        if depth < contexts.count {
+            for context in contexts[depth...] {
+                let node = structure.nodes[context.node]
+                var structural = ts_event.blank(from: event.pointer.pointee)
+                structural.parent_seq = state.topSeq
+                var taken: [UInt8] = []
+                var extra: [UInt8] = []
+                if context.arm == -1 {
+                    let iteration = (state.iterations[context.node] ?? -1) + 1
+                    state.iterations[context.node] = iteration
+                    structural.type = TS_EVENT_LOOP.rawValue
+                    structural.index = iteration
+                } else {
+                    let arm = node.arms[context.arm]
+                    structural.type = TS_EVENT_BRANCH.rawValue
+                    taken = Array((FileStructure.takenByLabel[arm.label] ?? arm.label).utf8)
+                    extra = Array("\"arm\":\"\(arm.label)\",\"arm_index\":\(context.arm)".utf8)
+                }
+                let seq = node.id.withUnsafeBytes { id in
+                    taken.withUnsafeBytes { takenBytes in
+                        extra.withUnsafeBytes { extraBytes in
+                            structural.name = ts_str(id)
+                            structural.text = ts_str(takenBytes)
+                            structural.extra_json = ts_str(extraBytes)
+                            return next.emit(&structural)
+                        }
+                    }
+                }
+                state.stack.append((context, seq))
+            }
+        }
+        event.parentSeq = state.topSeq
+        next.emit(event)
+    }
+}
+
+extension ts_event {
+    /// A structural event in the same frame and at the same moment as `source`.
+    static func blank(from source: ts_event) -> ts_event {
+        var event = source
+        let empty = ts_str(ptr: nil, len: 0)
+        let none = ts_value(repr: empty, type: empty, id: 0, flags: 0, reserved: 0)
+        event.seq = -1
+        event.flags = 0
+        event.nargs = 0
+        event.args = nil
+        event.name = empty
+        event.text = empty
+        event.phase = empty
+        event.value = none
+        event.prev = none
+        event.index = 0
+        event.extra_json = empty
+        return event
+    }
+}
+
+@_cdecl("tracesnap_plugin_init_v1")
+public func tracesnapPluginInit(
+    _ host: UnsafePointer<ts_host_api>?,
+    _ descriptor: UnsafeMutablePointer<UnsafePointer<ts_plugin_descriptor>?>?,
+    _ error: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
+) -> Int32 {
+    PluginExport.register(Annotator.self, host: host, descriptor: descriptor, error: error)
+}

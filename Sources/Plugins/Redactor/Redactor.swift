@@ -1,0 +1,141 @@
+import TraceSnapPluginKit
+
+/// The redactor (`redactor`): blanks secrets before any byte reaches a sink.
+///
+/// - Values of arguments and variables whose **name contains** a secret name (case-insensitive;
+///   defaults `password, token, secret, authorization, api_key`, plus `options.names`).
+/// - Return values of functions whose name contains one (`get_token()`).
+/// - Values of secret keys inside any repr (`{'password': ...}`, `User(api_key=...)`), inside
+///   exception messages, and string literals bound to secret names in the embedded sources.
+final class Redactor: TraceSnapPlugin {
+    static let name = "redactor"
+    static let version = "1.0.0"
+    static let kind: PluginKind = .transform
+    static let features = ["names", "repr-keys", "sources"]
+    static let events = EventMask([
+        TS_EVENT_CALL, TS_EVENT_ASSIGN, TS_EVENT_RETURN, TS_EVENT_YIELD, TS_EVENT_EXCEPTION, TS_EVENT_EXTCALL,
+    ])
+
+    private static let placeholder: [UInt8] = Array("<redacted>".utf8)
+    private let secrets: SecretNames
+    private let scrubber: ReprScrubber
+    /// Name strings (variable and function names) live at stable addresses for a session.
+    private var nameVerdicts: [UnsafeRawPointer: Bool] = [:]
+
+    /// Whether a name contains a secret, cached by the name's address.
+    private func isSecret(_ name: UnsafeRawBufferPointer) -> Bool {
+        guard let base = name.baseAddress else { return false }
+        if let verdict = nameVerdicts[base] { return verdict }
+        let verdict = secrets.matches(name)
+        nameVerdicts[base] = verdict
+        return verdict
+    }
+
+    init(options: JSONValue) throws {
+        let names = options["names"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        secrets = SecretNames(names)
+        scrubber = ReprScrubber(secrets: secrets)
+    }
+
+    func begin(traceID: String, session: JSONValue) throws -> JSONValue? {
+        var updated = session
+        if let source = session["source"]?.stringValue, let clean = scrubSource(source) {
+            updated = updated.setting("source", to: .string(clean))
+        }
+        if let sources = session["sources_by_file"]?.objectValue {
+            let cleaned = sources.map { (path, text) -> (String, JSONValue) in
+                guard let source = text.stringValue, let clean = scrubSource(source) else { return (path, text) }
+                return (path, .string(clean))
+            }
+            updated = updated.setting("sources_by_file", to: .object(cleaned))
+        }
+        let rules = secrets.names.map { JSONValue.string(String(decoding: $0, as: UTF8.self)) }
+        updated = updated.setting("redaction", to: .object([("key_rules", .array(rules))]))
+        return updated
+    }
+
+    private func scrubSource(_ text: String) -> String? {
+        var copy = text
+        return copy.withUTF8 { bytes in
+            scrubber.scrub(UnsafeRawBufferPointer(bytes), sourceCode: true).map { String(decoding: $0, as: UTF8.self) }
+        }
+    }
+
+    func handle(_ event: EventView, next: EventForwarder) throws {
+        let e = event.pointer
+        // Storage for replaced reprs; alive until `next.emit` returns.
+        var keep: [[UInt8]] = []
+        switch event.type {
+        case TS_EVENT_CALL:
+            guard let args = e.pointee.args, e.pointee.nargs > 0 else { break }
+            var copy = Array(UnsafeBufferPointer(start: args, count: Int(e.pointee.nargs)))
+            var changed = false
+            for index in copy.indices {
+                if secrets.matches(copy[index].name.bytes) {
+                    redact(&copy[index].value)
+                    changed = true
+                } else if scrub(&copy[index].value, keep: &keep) {
+                    changed = true
+                }
+            }
+            if changed {
+                copy.withUnsafeBufferPointer { buffer in
+                    e.pointee.args = buffer.baseAddress
+                    withExtendedLifetime(keep) { next.emit(event) }
+                }
+                return
+            }
+        case TS_EVENT_ASSIGN:
+            if isSecret(event.name) {
+                redact(&e.pointee.value)
+                redact(&e.pointee.prev)
+            } else {
+                scrub(&e.pointee.value, keep: &keep)
+                scrub(&e.pointee.prev, keep: &keep)
+            }
+        case TS_EVENT_RETURN, TS_EVENT_YIELD:
+            if isSecret(event.function) {
+                redact(&e.pointee.value)
+            } else {
+                scrub(&e.pointee.value, keep: &keep)
+            }
+        case TS_EVENT_EXCEPTION:
+            scrub(&e.pointee.value, keep: &keep)
+            if let clean = scrubber.scrub(event.text) {
+                keep.append(clean)
+                keep[keep.count - 1].withUnsafeBytes { e.pointee.text = ts_str($0) }
+            }
+        default:
+            break
+        }
+        withExtendedLifetime(keep) { next.emit(event) }
+    }
+
+    private func redact(_ value: inout ts_value) {
+        guard value.isPresent else { return }
+        Redactor.placeholder.withUnsafeBytes { value.repr = ts_str($0) }
+        value.flags |= UInt32(TS_VALUE_REDACTED)
+        value.flags &= ~UInt32(TS_VALUE_TRUNCATED | TS_VALUE_REPR_FAILED)
+    }
+
+    /// Scrubs secret keys inside a value's repr; returns whether it changed.
+    @discardableResult
+    private func scrub(_ value: inout ts_value, keep: inout [[UInt8]]) -> Bool {
+        guard value.isPresent, value.repr.len >= 5, ReprScrubber.mayHoldKeys(value.repr.bytes),
+            let clean = scrubber.scrub(value.repr.bytes)
+        else { return false }
+        keep.append(clean)
+        keep[keep.count - 1].withUnsafeBytes { value.repr = ts_str($0) }
+        value.flags |= UInt32(TS_VALUE_REDACTED)
+        return true
+    }
+}
+
+@_cdecl("tracesnap_plugin_init_v1")
+public func tracesnapPluginInit(
+    _ host: UnsafePointer<ts_host_api>?,
+    _ descriptor: UnsafeMutablePointer<UnsafePointer<ts_plugin_descriptor>?>?,
+    _ error: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
+) -> Int32 {
+    PluginExport.register(Redactor.self, host: host, descriptor: descriptor, error: error)
+}

@@ -1,0 +1,151 @@
+"""End to end with the real Python side: `tracesnap record` execs the installed package's
+`_launch.py`, the Swift recorder writes the trace, the library sink files it, and the view server's
+record jobs see it. Skipped when the tracesnap Python package with its native recorder is not
+importable by this interpreter (the wheel is installed in `scripts/test`).
+
+A development build can be used with `TRACESNAP_PYTHON_PACKAGE=<checkout>/integrations/python/src/tracesnap`
+and `TRACESNAP_LIB_DIR=<checkout>/.build/debug`.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import start_server, stop_server
+
+
+def _package_dir():
+    probe = ("import os, tracesnap\n"
+             "from tracesnap._recording import NativeSession\n"
+             "print(os.path.dirname(os.path.abspath(tracesnap.__file__)))\n")
+    env = dict(os.environ)
+    package = os.environ.get("TRACESNAP_PYTHON_PACKAGE")
+    if package:
+        env["PYTHONPATH"] = os.path.dirname(package)
+    try:
+        result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=60)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if result.returncode != 0:
+        return None
+    path = Path(result.stdout.strip().splitlines()[-1])
+    return path if (path / "_launch.py").exists() else None
+
+
+PACKAGE = _package_dir()
+pytestmark = pytest.mark.skipif(PACKAGE is None, reason="the tracesnap Python package with its native recorder is not installed")
+
+
+@pytest.fixture
+def e2e_env():
+    env = {"TRACESNAP_PYTHON_PACKAGE": str(PACKAGE), "TRACESNAP_PYTHON": sys.executable}
+    if os.environ.get("TRACESNAP_LIB_DIR"):
+        env["TRACESNAP_LIB_DIR"] = os.environ["TRACESNAP_LIB_DIR"]
+    return env
+
+
+SCRIPT = '''\
+import sys
+
+def add(a, b):
+    total = a + b
+    return total
+
+line = sys.stdin.readline().strip()
+print("sum", add(int(line or "1"), 2), sys.argv[1:])
+sys.exit(int(sys.argv[1]) if len(sys.argv) > 1 else 0)
+'''
+
+
+def test_record_cli_end_to_end(run, home, tmp_path, e2e_env):
+    script = tmp_path / "adder.py"
+    script.write_text(SCRIPT)
+    out = tmp_path / "copy.json"
+    result = run("record", script, "--out", out, "--name", "e2e adder", input="40\n", cwd=tmp_path, env=e2e_env,
+                 timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "sum 42 []" in result.stdout
+    index = json.loads((home / "index.json").read_text())
+    assert len(index["traces"]) == 1
+    meta = index["traces"][0]
+    assert meta["trace_id"] == "adder"
+    assert meta["source"] == str(script)
+    trace = json.loads((home / "traces" / f"{meta['id']}.json").read_text())
+    assert any(e.get("type") == "call" and e.get("func") == "add" for e in trace["events"])
+    assert json.loads(out.read_text())["trace_id"] == "adder"
+    listing = run("list", env=e2e_env)
+    assert meta["id"] in listing.stdout
+
+
+def test_record_cli_name_reaches_the_library(run, home, tmp_path, e2e_env):
+    script = tmp_path / "adder.py"
+    script.write_text(SCRIPT)
+    result = run("record", script, "--name", "e2e adder", input="1\n", cwd=tmp_path, env=e2e_env, timeout=120)
+    assert result.returncode == 0, result.stderr
+    index = json.loads((home / "index.json").read_text())
+    assert index["traces"][0]["name"] == "e2e adder"
+
+
+def test_record_cli_exit_status_is_the_scripts(run, home, tmp_path, e2e_env):
+    script = tmp_path / "adder.py"
+    script.write_text(SCRIPT)
+    result = run("record", script, "--", "3", input="1\n", cwd=tmp_path, env=e2e_env, timeout=120)
+    assert result.returncode == 3, result.stderr
+    assert "sum 3 ['3']" in result.stdout
+
+
+def test_record_job_end_to_end(run, home, tmp_path, e2e_env):
+    scan = tmp_path / "scan"
+    scan.mkdir()
+    (scan / "adder.py").write_text(SCRIPT)
+    server = start_server(run, "--scan-root", scan, cwd=tmp_path, env=e2e_env)
+    try:
+        status, _, body = server.request("POST", "/api/run/script/start", body={"path": "adder.py", "name": "job"})
+        assert status == 200, body
+        job = body["job_id"]
+        server.request("POST", f"/api/run/script/stdin/{job}", body={"data": "5\n"})
+        from test_server import read_sse
+        raw, events = read_sse(server, job, timeout=120)
+        out = "".join(d["text"] for e, d in events if e == "out")
+        assert "sum 7" in out, raw
+        payload = events[-1][1]
+        assert events[-1][0] == "exit" and payload["returncode"] == 0, raw
+        assert payload["new_id"]
+        status, _, trace = server.request("GET", f"/api/traces/{payload['new_id']}")
+        assert status == 200 and trace["events"]
+    finally:
+        stop_server(server)
+
+
+KILLED = '''\
+import os, time
+x = 0
+for i in range(2000):
+    x += i
+time.sleep(0.6)
+os.kill(os.getpid(), 9)
+'''
+
+
+def test_a_killed_recording_leaves_a_readable_partial_trace(run, home, tmp_path, e2e_env):
+    script = tmp_path / "killed.py"
+    script.write_text(KILLED)
+    result = run("record", script, cwd=tmp_path, env=e2e_env, timeout=120)
+    assert result.returncode == -9 or result.returncode == 137
+    index = json.loads((home / "index.json").read_text())
+    assert len(index["traces"]) == 1, "the entry is filed when recording starts"
+    meta = index["traces"][0]
+    assert meta.get("partial") is True
+    leftover = home / "traces" / f"{meta['id']}.json.partial"
+    assert leftover.exists()
+    html = tmp_path / "killed.html"
+    exported = run("export", "--html", html, meta["id"], env=e2e_env)
+    assert exported.returncode == 0, exported.stderr
+    assert "partial" in exported.stderr
+    recovered = int(exported.stderr.split("exporting ")[1].split(" events")[0])
+    assert recovered > 1000, "events written before the kill are recovered"

@@ -1,0 +1,298 @@
+"""Static facts about one code object, computed once and handed to the Swift recorder.
+
+The recorder never snapshots all locals on every line. Instead, for each line of a traced code
+object it reads only the names that line can change: the names it stores or deletes, and (for
+lines that call, subscript-assign or attribute-assign) the names it loads, because those objects
+may be mutated in place (``xs.append(y)``, ``d[k] = v``, ``obj.attr = v``, ``helper(xs)``).
+Which names those are is a static property of the bytecode, so ``dis`` answers it here, once per
+code object, for whatever CPython version is running.
+
+The result is a plain tuple (see ``analyze``) so the Swift side can read it with the tuple API.
+"""
+
+from __future__ import annotations
+
+import dis
+import os
+import sys
+
+# Code flags (inspect.CO_*), spelled out to avoid importing inspect in the traced process.
+CO_OPTIMIZED = 0x0001
+CO_NEWLOCALS = 0x0002
+CO_VARARGS = 0x0004
+CO_VARKEYWORDS = 0x0008
+CO_GENERATOR = 0x0020
+CO_COROUTINE = 0x0080
+CO_ITERABLE_COROUTINE = 0x0100
+CO_ASYNC_GENERATOR = 0x0200
+
+SCOPE_FAST = 0  # a function local, argument, cell or free variable
+SCOPE_GLOBAL = 1  # a module global written from a function (``global x``)
+SCOPE_NAME = 2  # a name in a module or class body namespace
+
+_STORE_FAST = {"STORE_FAST", "STORE_DEREF", "DELETE_FAST", "DELETE_DEREF"}
+_STORE_FAST_PAIRS = {"STORE_FAST_STORE_FAST", "STORE_FAST_LOAD_FAST"}
+_STORE_NAME = {"STORE_NAME", "DELETE_NAME"}
+_STORE_GLOBAL = {"STORE_GLOBAL", "DELETE_GLOBAL"}
+_LOAD_FAST = {
+    "LOAD_FAST",
+    "LOAD_FAST_CHECK",
+    "LOAD_FAST_AND_CLEAR",
+    "LOAD_DEREF",
+    "LOAD_CLASSDEREF",
+    "LOAD_FROM_DICT_OR_DEREF",
+    "LOAD_CLOSURE",
+}
+_LOAD_FAST_PAIRS = {"LOAD_FAST_LOAD_FAST"}
+_LOAD_NAME = {"LOAD_NAME", "LOAD_FROM_DICT_OR_GLOBALS"}
+# Opcodes that can change an object that is already bound to a name.
+_MUTATORS = {
+    "STORE_SUBSCR",
+    "DELETE_SUBSCR",
+    "STORE_ATTR",
+    "DELETE_ATTR",
+    "STORE_SLICE",
+    "CALL",
+    "CALL_FUNCTION",
+    "CALL_FUNCTION_KW",
+    "CALL_FUNCTION_EX",
+    "CALL_METHOD",
+    "CALL_KW",
+    "PRECALL",
+    "INPLACE_ADD",
+    "INPLACE_OR",
+    "INPLACE_AND",
+    "INPLACE_SUBTRACT",
+    "INPLACE_MULTIPLY",
+    "LIST_APPEND",
+    "SET_ADD",
+    "MAP_ADD",
+    "LIST_EXTEND",
+    "SET_UPDATE",
+    "DICT_UPDATE",
+    "DICT_MERGE",
+}
+# In 3.11+ augmented assignment is BINARY_OP with an "inplace" argument (13..25).
+_INPLACE_BINARY_OP_MIN = 13
+
+_DUNDER_SKIP = {"__name__", "__doc__", "__package__", "__loader__", "__spec__", "__file__",
+                "__builtins__", "__cached__", "__annotations__", "__module__", "__qualname__",
+                "__classcell__", "__static_attributes__", "__firstlineno__", "__dict__"}
+
+
+def _instructions(code):
+    """Yields (line, instruction) for every instruction, with the line it belongs to."""
+    if sys.version_info >= (3, 11):
+        for ins in dis.get_instructions(code):
+            pos = ins.positions
+            yield (pos.lineno if pos is not None else None), ins
+        return
+    starts = dict(dis.findlinestarts(code))
+    line = code.co_firstlineno
+    for ins in dis.get_instructions(code):
+        if ins.offset in starts:
+            line = starts[ins.offset]
+        yield line, ins
+
+
+def _pair_names(ins, code):
+    """The two names of a 3.13 superinstruction such as STORE_FAST_STORE_FAST."""
+    value = ins.argval
+    if isinstance(value, tuple) and len(value) == 2:
+        return value
+    arg = ins.arg or 0
+    names = code.co_varnames
+    first, second = arg >> 4, arg & 15
+    out = []
+    for idx in (first, second):
+        if idx < len(names):
+            out.append(names[idx])
+    return tuple(out)
+
+
+def _class_or_def_names(code):
+    """Names bound by def/class/import statements in a module or class body."""
+    result = set()
+    pending = None
+    for line, ins in _instructions(code):
+        op = ins.opname
+        if op in ("LOAD_BUILD_CLASS", "MAKE_FUNCTION", "IMPORT_NAME", "IMPORT_FROM"):
+            pending = op
+        elif op in _STORE_NAME or op in _STORE_GLOBAL:
+            if pending is not None:
+                result.add(ins.argval)
+            pending = None if op != "IMPORT_FROM" else pending
+        elif op in ("POP_TOP",) and pending in ("IMPORT_NAME", "IMPORT_FROM"):
+            pending = None
+    return result
+
+
+def analyze_code(code, filename_is_traced):
+    """Computes the line table of ``code``; None when the code object is not traced.
+
+    Returns a tuple read by the Swift recorder (positions are part of the contract):
+      0 filename (str)          1 function name (str)      2 co_flags (int)
+      3 is_function (bool): True for optimized (function) frames, False for module/class bodies
+      4 names (tuple of str): every name the table below refers to, by index
+      5 scopes (tuple of int): SCOPE_* for each name
+      6 arg_count (int): the first arg_count names are the arguments, in signature order
+      7 lines (tuple of (line, stores: tuple[int], candidates: tuple[int]))
+      8 first_line (int)
+      9 kind (str): "function", "module", "class", "generator", "coroutine", "comprehension", "lambda"
+    """
+    filename = code.co_filename
+    if not filename_is_traced(filename):
+        return None
+    flags = code.co_flags
+    is_function = bool(flags & CO_OPTIMIZED)
+    name = code.co_name
+    if name == "<module>":
+        kind = "module"
+    elif not is_function:
+        kind = "class"
+    elif flags & (CO_COROUTINE | CO_ASYNC_GENERATOR | CO_ITERABLE_COROUTINE):
+        kind = "coroutine"
+    elif flags & CO_GENERATOR:
+        kind = "generator"
+    elif name in ("<listcomp>", "<dictcomp>", "<setcomp>", "<genexpr>"):
+        kind = "comprehension"
+    elif name == "<lambda>":
+        kind = "lambda"
+    else:
+        kind = "function"
+
+    names = []
+    scopes = []
+    index = {}
+
+    def slot(var, scope):
+        key = (var, scope)
+        found = index.get(key)
+        if found is None:
+            found = len(names)
+            index[key] = found
+            names.append(var)
+            scopes.append(scope)
+        return found
+
+    # Arguments first, in signature order.
+    arg_count = 0
+    if is_function:
+        count = code.co_argcount + code.co_kwonlyargcount
+        if flags & CO_VARARGS:
+            count += 1
+        if flags & CO_VARKEYWORDS:
+            count += 1
+        for var in code.co_varnames[:count]:
+            slot(var, SCOPE_FAST)
+        arg_count = count
+
+    skip_names = set(_DUNDER_SKIP)
+    if not is_function:
+        skip_names |= _class_or_def_names(code)
+
+    stores_by_line = {}
+    loads_by_line = {}
+    mutating_lines = set()
+    for line, ins in _instructions(code):
+        if line is None:
+            continue
+        op = ins.opname
+        if op in _STORE_FAST:
+            if is_function:
+                stores_by_line.setdefault(line, []).append(slot(ins.argval, SCOPE_FAST))
+        elif op in _STORE_FAST_PAIRS:
+            pair = _pair_names(ins, code)
+            if pair:
+                stores_by_line.setdefault(line, []).append(slot(pair[0], SCOPE_FAST))
+                if op == "STORE_FAST_STORE_FAST" and len(pair) > 1:
+                    stores_by_line.setdefault(line, []).append(slot(pair[1], SCOPE_FAST))
+                elif len(pair) > 1:
+                    loads_by_line.setdefault(line, []).append(slot(pair[1], SCOPE_FAST))
+        elif op in _STORE_NAME:
+            if ins.argval not in skip_names and not ins.argval.startswith("__"):
+                stores_by_line.setdefault(line, []).append(slot(ins.argval, SCOPE_NAME))
+        elif op in _STORE_GLOBAL:
+            if ins.argval not in skip_names and not ins.argval.startswith("__"):
+                scope = SCOPE_GLOBAL if is_function else SCOPE_NAME
+                stores_by_line.setdefault(line, []).append(slot(ins.argval, scope))
+        elif op in _LOAD_FAST:
+            if is_function and isinstance(ins.argval, str):
+                loads_by_line.setdefault(line, []).append(slot(ins.argval, SCOPE_FAST))
+        elif op in _LOAD_FAST_PAIRS:
+            for var in _pair_names(ins, code):
+                loads_by_line.setdefault(line, []).append(slot(var, SCOPE_FAST))
+        elif op in _LOAD_NAME:
+            if not is_function and ins.argval not in skip_names and not ins.argval.startswith("__"):
+                loads_by_line.setdefault(line, []).append(slot(ins.argval, SCOPE_NAME))
+        elif op == "LOAD_GLOBAL" and not is_function:
+            var = ins.argval
+            if isinstance(var, str) and var not in skip_names and not var.startswith("__"):
+                loads_by_line.setdefault(line, []).append(slot(var, SCOPE_NAME))
+        if op in _MUTATORS or op in ("LOAD_METHOD", "LOAD_ATTR", "LOAD_SUPER_ATTR"):
+            mutating_lines.add(line)
+        elif op == "BINARY_OP" and (ins.arg or 0) >= _INPLACE_BINARY_OP_MIN:
+            mutating_lines.add(line)
+
+    lines = []
+    for line in sorted(set(stores_by_line) | set(loads_by_line)):
+        stores = tuple(dict.fromkeys(stores_by_line.get(line, ())))
+        if line in mutating_lines:
+            candidates = tuple(i for i in dict.fromkeys(loads_by_line.get(line, ())) if i not in stores)
+        else:
+            candidates = ()
+        if stores or candidates:
+            lines.append((line, stores, candidates))
+
+    return (
+        filename,
+        name,
+        flags,
+        is_function,
+        tuple(names),
+        tuple(scopes),
+        arg_count,
+        tuple(lines),
+        code.co_firstlineno,
+        kind,
+    )
+
+
+class FileFilter:
+    """Decides whether a code object's file is traced: exact (resolved) paths of the source files."""
+
+    def __init__(self, source_files):
+        self._exact = set()
+        for path in source_files:
+            self._exact.add(path)
+            self._exact.add(os.path.abspath(path))
+            try:
+                self._exact.add(os.path.realpath(path))
+            except OSError:
+                pass
+        self._cache = {}
+
+    def __call__(self, filename):
+        found = self._cache.get(filename)
+        if found is None:
+            found = filename in self._exact
+            if not found and filename and not filename.startswith("<"):
+                try:
+                    found = os.path.realpath(filename) in self._exact
+                except (OSError, ValueError):
+                    found = False
+            self._cache[filename] = found
+        return found
+
+
+def make_analyzer(source_files):
+    """Returns the callable the recorder calls once per new code object."""
+    traced = FileFilter(source_files)
+
+    def analyze(code):
+        try:
+            return analyze_code(code, traced)
+        except Exception:  # never let analysis break the traced program
+            return None
+
+    return analyze

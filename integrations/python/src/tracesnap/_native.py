@@ -1,0 +1,137 @@
+"""The ctypes binding to the Swift core (``libTraceSnapCore.so``).
+
+The core is loaded with ``ctypes.PyDLL`` (libffi), which keeps the GIL held during every call:
+the core calls the CPython C API of *this* interpreter directly (it is not linked to libpython),
+so the same library serves CPython 3.9 to 3.13.
+
+Where the libraries are found, in order: ``TRACESNAP_LIB_DIR`` (a development build, e.g.
+``.build/debug``), then ``tracesnap/_lib`` inside the installed package.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import sys
+
+# $TRACESNAP_LIB_DIR - directory holding libTraceSnapCore.so and the built-in plugins.
+_ENV_LIB_DIR = "TRACESNAP_LIB_DIR"
+
+CORE_LIBRARY = "libTraceSnapCore.so"
+
+# Built-in plugins: name -> shared library file.
+BUILTIN_PLUGINS = {
+    "annotator": "libTraceSnapAnnotator.so",
+    "redactor": "libTraceSnapRedactor.so",
+    "json": "libTraceSnapJSONSink.so",
+    "library": "libTraceSnapLibrarySink.so",
+}
+
+# Kinds of sys.monitoring callbacks the core provides (MonitoringHook.Kind in Swift).
+MONITORING_KINDS = (
+    "PY_START",
+    "PY_RESUME",
+    "PY_RETURN",
+    "PY_YIELD",
+    "LINE",
+    "RAISE",
+    "RERAISE",
+    "EXCEPTION_HANDLED",
+    "PY_UNWIND",
+    "PY_THROW",
+)
+
+
+class NativeUnavailable(RuntimeError):
+    """The Swift core could not be loaded (the message says why)."""
+
+
+def library_dir() -> str:
+    """The directory that holds the core and the built-in plugins."""
+    configured = os.environ.get(_ENV_LIB_DIR)
+    if configured:
+        return os.path.abspath(configured)
+    return os.path.join(os.path.dirname(os.path.abspath(__file__)), "_lib")
+
+
+_core = None
+
+
+def core():
+    """The loaded core library (loaded once per process)."""
+    global _core
+    if _core is not None:
+        return _core
+    path = os.path.join(library_dir(), CORE_LIBRARY)
+    if not os.path.exists(path):
+        raise NativeUnavailable(
+            f"the tracesnap core library is missing ({path}); reinstall tracesnap or set {_ENV_LIB_DIR}"
+        )
+    # The Swift runtime installs a crash backtracer for SIGSEGV unless told not to; a recorder
+    # must not change how the host program crashes.
+    os.environ.setdefault("SWIFT_BACKTRACE", "enable=no")
+    try:
+        lib = ctypes.PyDLL(path)
+    except OSError as exc:
+        raise NativeUnavailable(f"cannot load {path}: {exc}") from None
+    lib.ts_core_version.restype = ctypes.c_char_p
+    lib.ts_core_version.argtypes = []
+    lib.ts_last_error.restype = ctypes.c_char_p
+    lib.ts_last_error.argtypes = []
+    lib.ts_free.restype = None
+    lib.ts_free.argtypes = [ctypes.c_void_p]
+    lib.ts_session_create.restype = ctypes.c_int64
+    lib.ts_session_create.argtypes = [ctypes.c_char_p]
+    lib.ts_session_start.restype = ctypes.c_int32
+    lib.ts_session_start.argtypes = [ctypes.c_int64, ctypes.py_object, ctypes.py_object, ctypes.c_int32]
+    lib.ts_attach_thread.restype = ctypes.c_int32
+    lib.ts_attach_thread.argtypes = []
+    lib.ts_monitoring_callable.restype = ctypes.py_object
+    lib.ts_monitoring_callable.argtypes = [ctypes.c_int32]
+    lib.ts_session_event_count.restype = ctypes.c_int64
+    lib.ts_session_event_count.argtypes = [ctypes.c_int64]
+    lib.ts_session_stop.restype = ctypes.c_void_p
+    lib.ts_session_stop.argtypes = [ctypes.c_int64, ctypes.c_int32, ctypes.c_char_p, ctypes.c_char_p]
+    _core = lib
+    return lib
+
+
+def last_error() -> str:
+    message = core().ts_last_error()
+    return message.decode("utf-8", "replace") if message else "unknown error"
+
+
+def take_string(pointer) -> str:
+    """Decodes and frees a malloc'ed C string returned by the core."""
+    if not pointer:
+        return ""
+    try:
+        return ctypes.string_at(pointer).decode("utf-8", "replace")
+    finally:
+        core().ts_free(pointer)
+
+
+def plugin_path(name: str) -> str:
+    """Resolves a plugin name or path to a shared library path.
+
+    Built-in names map to the bundled libraries; other names are looked up as ``lib<name>.so`` /
+    ``<name>.so`` in ``TRACESNAP_PLUGIN_PATH`` (colon-separated directories); a path is used as is.
+    """
+    if os.sep in name or name.endswith(".so"):
+        return os.path.abspath(name)
+    builtin = BUILTIN_PLUGINS.get(name)
+    if builtin:
+        return os.path.join(library_dir(), builtin)
+    # $TRACESNAP_PLUGIN_PATH - extra directories searched for third-party plugins.
+    for directory in os.environ.get("TRACESNAP_PLUGIN_PATH", "").split(os.pathsep):
+        if not directory:
+            continue
+        for candidate in (f"lib{name}.so", f"{name}.so"):
+            path = os.path.join(directory, candidate)
+            if os.path.exists(path):
+                return path
+    return os.path.join(library_dir(), f"lib{name}.so")
+
+
+def monitoring_available() -> bool:
+    return sys.version_info >= (3, 12) and hasattr(sys, "monitoring")
