@@ -32,6 +32,10 @@ def _native_available():
         return False, "the native recorder binding (tracesnap._recording) is not in this build yet"
     try:
         from tracesnap._recording import NativeSession  # noqa: F401
+        from tracesnap import _native
+        core = getattr(_native, "core", None)
+        if core is not None:
+            core()  # the Swift library itself (absent from a pure-Python build)
     except Exception as exc:  # pragma: no cover - depends on the build
         return False, f"the native recorder does not load: {type(exc).__name__}: {exc}"
     return True, ""

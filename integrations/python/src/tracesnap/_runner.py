@@ -213,8 +213,14 @@ def _print_exception(exc: BaseException) -> None:
         pass
 
 
-def _execute(code: Any, namespace: Dict[str, Any], recorder: "_Recorder") -> Optional[BaseException]:
+def _execute(code: Any, recorder: "_Recorder", prepare: Any) -> Optional[BaseException]:
+    """Start recording, make the process look like ``python SCRIPT`` (``prepare``), run.
+
+    The recorder starts *before* the script's directory goes on ``sys.path``, so whatever it
+    imports while starting cannot be shadowed by the script's modules.
+    """
     recorder.start()
+    namespace = prepare()
     try:
         exec(code, namespace)
     except BaseException as exc:
@@ -461,9 +467,6 @@ def run(request: RecordRequest, launcher: Optional[str] = None,
     if structure_error:
         _note(structure_error)
 
-    sys.argv = list(request.argv)
-    _fix_orig_argv(request.argv, launcher)
-    _fix_sys_path(script, launcher)
 
     state: Dict[str, Any] = {"summarised": False}
 
@@ -478,11 +481,16 @@ def run(request: RecordRequest, launcher: Optional[str] = None,
 
     _install_signal_handlers(lambda reason, code: finish(reason, code))
 
-    module = _main_module(script)
-    if sys.path and not (getattr(sys.flags, "safe_path", False) or sys.flags.isolated):
-        _unshadow(sys.path[0], preloaded)
-    exc = _execute(code, module.__dict__, recorder)
-    del module
+    def prepare() -> Dict[str, Any]:
+        sys.argv = list(request.argv)
+        _fix_orig_argv(request.argv, launcher)
+        _fix_sys_path(script, launcher)
+        module = _main_module(script)
+        if sys.path and not (getattr(sys.flags, "safe_path", False) or sys.flags.isolated):
+            _unshadow(sys.path[0], preloaded)
+        return module.__dict__
+
+    exc = _execute(code, recorder, prepare)
 
     if exc is None:
         interrupted = _join_threads()
