@@ -38,8 +38,10 @@ def test_common_event_fields(tmp_path):
     assert trace["version"] == "0.2"
     for i, e in enumerate(trace["events"]):
         assert e["seq"] == i
-        for key in ("ts", "depth", "type", "frame_id", "thread", "parent_seq"):
+        for key in ("ts", "depth", "type", "frame_id", "parent_seq"):
             assert key in e, (key, e)
+        # `thread` is left out on events of the session's main thread
+        assert e.get("thread", trace["session"]["main_thread"]) == trace["session"]["main_thread"]
     ret = of(trace, "return", func="add")[0]
     assert ret["value"]["repr"] == "3"
     assert trace["session"]["exit_code"] == 0
@@ -151,8 +153,9 @@ def test_threads_are_recorded(tmp_path):                               # G10
     ''')
     calls = of(trace, "call", func="worker")
     assert calls
-    module_thread = of(trace, "call", func="<module>")[0]["thread"]
-    assert calls[0]["thread"] != module_thread
+    main = trace["session"]["main_thread"]
+    assert "thread" not in of(trace, "call", func="<module>")[0]
+    assert calls[0]["thread"] != main
 
 
 def test_generators_yield_and_resume(tmp_path):                        # G9
@@ -210,8 +213,11 @@ def test_branch_arms_taken(tmp_path):
         for n in (20, 7, 1):
             size(n)
     ''')
+    # 0.1-compatible `taken` ("if"/"else"; an elif is its own node, taken "if"), and `arm`
     taken = {e["taken"] for e in of(trace, "branch")}
-    assert {"if", "elif", "else"} <= taken
+    arms = {e.get("arm") for e in of(trace, "branch")}
+    assert {"if", "else"} <= taken
+    assert {"if", "elif", "else"} <= arms
 
 
 def test_uncaught_exception_makes_a_partial_trace_with_the_exit_code(tmp_path):
