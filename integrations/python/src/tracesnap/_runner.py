@@ -346,11 +346,13 @@ def _summary(request: RecordRequest, recorder: _Recorder, raised: Optional[BaseE
     library_id = None
     wrote_json = False
     for sink in result.get("sinks") or []:
-        if sink.get("name") == "json" and sink.get("path"):
+        if not isinstance(sink, dict):
+            continue
+        if sink.get("id"):  # the library sink (its "name" is the entry's display name)
+            library_id = sink["id"]
+        elif sink.get("path"):
             _note(f"wrote {sink['path']}")
             wrote_json = True
-        elif sink.get("name") == "library" and sink.get("id"):
-            library_id = sink["id"]
         if sink.get("error"):
             _note(f"{sink.get('name')} sink failed: {sink['error']}")
     if request.out and not wrote_json and os.path.isfile(request.out):
