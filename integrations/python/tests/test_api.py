@@ -272,3 +272,24 @@ def test_console_script_shim(tmp_path):
     else:
         assert r.returncode == 0, r.stderr
         assert "record" in r.stdout + r.stderr
+
+
+def test_decorator_on_a_generator_function(native, tmp_path):
+    @tracesnap.record(output=str(tmp_path / "g.json"))
+    def gen(n):
+        for i in range(n):
+            yield i
+
+    assert list(gen(3)) == [0, 1, 2]
+    assert [e["op"] for e in native.LOG] == ["init", "start", "stop"]
+    assert gen.last_recording.event_count == 2
+
+
+def test_decorator_with_an_unusable_source_file_warns_and_runs(native, tmp_path):
+    namespace = {}
+    exec(compile("def f():\n    return 5\n", "<generated>", "exec"), namespace)
+    wrapped = tracesnap.record(output=str(tmp_path / "t.json"))(namespace["f"])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert wrapped() == 5
+    assert any("not recording" in str(w.message) for w in caught)

@@ -125,3 +125,19 @@ def test_recorded_run_is_identical_and_writes_the_trace(tmp_path):
     assert trace["session"]["exit_code"] == 3
     assert any(e["type"] == "line" for e in trace["events"])
     assert any(line.startswith("tracesnap: recorded ") for line in ours(launched.stderr))
+
+
+def test_runner_summary_with_the_library(tmp_path):
+    script = tmp_path / "lib.py"
+    script.write_text("x = 1\nprint(x)\n")
+    home = tmp_path / "home"
+    r = run_launched(script, library=True, home=str(home), name="lib demo", project="proj",
+                     out=str(tmp_path / "lib.json"))
+    assert r.returncode == 0, r.stderr
+    lines = ours(r.stderr)
+    ids = [line.split()[-1] for line in lines if line.startswith("tracesnap: library id")]
+    assert len(ids) == 1
+    assert "tracesnap: library name 'lib demo'" in lines
+    assert "tracesnap: project      proj" in lines
+    assert f"tracesnap: open it with:  tracesnap view {ids[0]}" in lines
+    assert (home / "traces" / f"{ids[0]}.json").is_file()

@@ -459,3 +459,38 @@ def test_every_node_has_the_common_keys_and_valid_parents():
         if node["kind"] == "loop":
             assert node["header"] == node["lineno"]
             assert node["body"][0] <= node["body"][1]
+
+
+def _stdlib_sample(limit=200):
+    import sysconfig
+    from pathlib import Path
+    root = Path(sysconfig.get_paths()["stdlib"])
+    files = sorted(p for p in root.rglob("*.py") if "site-packages" not in p.parts)
+    step = max(1, len(files) // limit)
+    return files[::step]
+
+
+def test_stdlib_sample_gives_consistent_trees():
+    """Real-world code: unique ids, existing parents, arms and bodies inside their node."""
+    checked = 0
+    for path in _stdlib_sample():
+        try:
+            source = path.read_bytes()
+        except OSError:
+            continue
+        nodes = build_structure(str(path), source)
+        ids = [n["id"] for n in nodes]
+        assert len(ids) == len(set(ids)), path
+        known = set(ids)
+        by_id = {n["id"]: n for n in nodes}
+        for n in nodes:
+            assert n["parent"] is None or n["parent"] in known, (path, n)
+            if n["parent"] is not None:
+                parent = by_id[n["parent"]]
+                assert parent["lineno"] <= n["lineno"] <= n["end_lineno"] <= parent["end_lineno"], (path, n)
+            for arm in n.get("arms", ()):
+                assert n["lineno"] <= arm["first"] <= arm["last"] <= n["end_lineno"], (path, n)
+            if n["kind"] == "loop":
+                assert n["lineno"] <= n["body"][0] <= n["body"][1] <= n["end_lineno"], (path, n)
+        checked += 1
+    assert checked > 50

@@ -32,6 +32,10 @@ def _native_available():
         return False, "the native recorder binding (tracesnap._recording) is not in this build yet"
     try:
         from tracesnap._recording import NativeSession  # noqa: F401
+        from tracesnap import _native
+        core = getattr(_native, "core", None)
+        if core is not None:
+            core()  # the Swift library itself (absent from a pure-Python build)
     except Exception as exc:  # pragma: no cover - depends on the build
         return False, f"the native recorder does not load: {type(exc).__name__}: {exc}"
     return True, ""
@@ -51,10 +55,15 @@ def _child_env(extra=None):
     return env
 
 
+def _stdin(data):
+    """Feed ``data`` to the child, or give it an empty stdin (CI runs without one)."""
+    return {"input": data} if data is not None else {"stdin": subprocess.DEVNULL}
+
+
 def run_plain(script, args=(), stdin=None, cwd=None, env=None, timeout=60):
     """``python SCRIPT ARGS`` with this interpreter."""
-    return subprocess.run([sys.executable, str(script), *args], input=stdin, capture_output=True,
-                          cwd=cwd, env=_child_env(env), timeout=timeout)
+    return subprocess.run([sys.executable, str(script), *args], capture_output=True, cwd=cwd,
+                          env=_child_env(env), timeout=timeout, **_stdin(stdin))
 
 
 def run_launched(script, args=(), stdin=None, cwd=None, env=None, timeout=60, fake=False,
@@ -69,9 +78,8 @@ def run_launched(script, args=(), stdin=None, cwd=None, env=None, timeout=60, fa
     child_env["TRACESNAP_RECORD_REQUEST"] = json.dumps(req)
     if fake:
         child_env["PYTHONPATH"] = str(FAKE_SITE)
-    return subprocess.run([python or sys.executable, str(LAUNCHER)], input=stdin,
-                          capture_output=True, cwd=cwd, env=_child_env(child_env),
-                          timeout=timeout)
+    return subprocess.run([python or sys.executable, str(LAUNCHER)], capture_output=True,
+                          cwd=cwd, env=_child_env(child_env), timeout=timeout, **_stdin(stdin))
 
 
 def strip_ours(stderr: bytes) -> bytes:

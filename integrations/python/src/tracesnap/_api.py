@@ -12,19 +12,20 @@ from __future__ import annotations
 
 import contextvars
 import functools
-import inspect
 import os
 import sys
-import tempfile
 import warnings
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, TypeVar, Union
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs import time in every traced process
+    from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, TypeVar, Union
+
+    F = TypeVar("F", bound=Callable[..., Any])
 
 from . import redaction
 from ._io import load_trace
 
 __all__ = ["record", "start_recording", "stop_recording", "Recording", "RecorderUnavailableError"]
 
-F = TypeVar("F", bound=Callable[..., Any])
 
 
 class RecorderUnavailableError(RuntimeError):
@@ -88,6 +89,8 @@ def _start(trace_id: str, kind: str, source_files: Any, redact_names: Any,
     native_cls = _native_session_class()
     temporary = output is None
     if temporary:
+        import tempfile
+
         fd, path = tempfile.mkstemp(prefix="tracesnap-", suffix=".json")
         os.close(fd)
     else:
@@ -242,6 +245,22 @@ class _Record:
     def __call__(self, fn: F) -> F:
         if not callable(fn):
             raise TypeError("tracesnap.record(...) decorates a function")
+        import inspect
+
+        if inspect.isgeneratorfunction(fn):
+            @functools.wraps(fn)
+            def gen_wrapper(*args: Any, **kwargs: Any) -> Any:
+                handle = self._start_for(fn)
+                if handle is None:
+                    return (yield from fn(*args, **kwargs))
+                try:
+                    return (yield from fn(*args, **kwargs))
+                finally:
+                    self._finish_for(gen_wrapper, handle)
+
+            gen_wrapper.last_recording = None  # type: ignore[attr-defined]
+            return gen_wrapper  # type: ignore[return-value]
+
         if inspect.iscoroutinefunction(fn):
             @functools.wraps(fn)
             async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -276,6 +295,8 @@ class _Record:
             return None
         files = self.source_files
         if files is None:
+            import inspect
+
             try:
                 source = inspect.getsourcefile(fn)
             except TypeError:
@@ -285,7 +306,7 @@ class _Record:
         entry = f"{getattr(fn, '__module__', '?')}:{getattr(fn, '__qualname__', repr(fn))}"
         try:
             return _start(self.trace_id, self.kind, files, self.redact_names, self.output, entry)
-        except (RecorderUnavailableError, RuntimeError) as exc:
+        except Exception as exc:  # never turn a call into a failed one because of tracesnap
             warnings.warn(f"tracesnap: not recording {entry}: {exc}", RuntimeWarning, stacklevel=3)
             return None
 
@@ -311,9 +332,11 @@ def record(trace_id: Any = "trace", source_files: Optional[Sequence[str]] = None
     ``rec.trace``). ``redact_names`` are added to :data:`tracesnap.redaction.DEFAULT_NAMES`.
     Extra keyword arguments are merged into the trace's ``session``.
 
-    The decorator records one trace per outermost call; a call of the decorated function made
-    while a recording is active (recursion) is recorded as part of it, never an error. The
-    latest :class:`Recording` is available as ``wrapped.last_recording``.
+    The decorator records one trace per outermost call (for a generator function: from the
+    first ``next()`` until it is exhausted or closed); a call of the decorated function made
+    while a recording is active (recursion) is recorded as part of it, never an error. If the
+    recording cannot start, the function still runs, with a ``RuntimeWarning``. The latest
+    :class:`Recording` is available as ``wrapped.last_recording``.
     """
     caller = sys._getframe(1)
     caller_file = caller.f_code.co_filename

@@ -19,7 +19,9 @@ import io
 import os
 import tokenize
 from collections import deque
-from typing import Iterable, Iterator, List, Optional, Tuple
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs import time in every traced process
+    from typing import Iterable, Iterator, List, Optional, Tuple
 
 __all__ = ["discover", "read_source", "MAX_FILES"]
 

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
-from typing import Any, Dict, Union
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs import time in every traced process
+    from typing import Any, Dict, Union
 
 __all__ = ["write_trace", "load_trace"]
 
-PathLike = Union[str, "os.PathLike[str]"]
-
-
-def write_trace(trace: Dict[str, Any], path: PathLike) -> str:
+def write_trace(trace: Dict[str, Any], path: Union[str, os.PathLike[str]]) -> str:
     """Write ``trace`` as JSON to ``path`` atomically; return the absolute path.
 
     The JSON goes to a temporary file next to ``path`` that then replaces it, so a reader never
@@ -21,7 +19,7 @@ def write_trace(trace: Dict[str, Any], path: PathLike) -> str:
     target = os.path.abspath(os.fspath(path))
     parent = os.path.dirname(target)
     os.makedirs(parent, exist_ok=True)
-    tmp = os.path.join(parent, f".{os.path.basename(target)}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    tmp = os.path.join(parent, f".{os.path.basename(target)}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
     try:
         with open(tmp, "x", encoding="utf-8") as f:
             json.dump(trace, f, ensure_ascii=False, separators=(",", ":"))
@@ -38,7 +36,7 @@ def write_trace(trace: Dict[str, Any], path: PathLike) -> str:
     return target
 
 
-def load_trace(path: PathLike) -> Dict[str, Any]:
+def load_trace(path: Union[str, os.PathLike[str]]) -> Dict[str, Any]:
     """Read a trace file (format 0.1 or 0.2) into a dict."""
     with open(os.fspath(path), "r", encoding="utf-8") as f:
         return json.load(f)

@@ -27,4 +27,5 @@ def _import_runner():
     return _runner
 
 
-_import_runner().main(launcher=os.path.abspath(__file__))
+_preloaded = frozenset(sys.modules)
+_import_runner().main(launcher=os.path.abspath(__file__), preloaded=_preloaded)

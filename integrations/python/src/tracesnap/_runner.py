@@ -32,7 +32,9 @@ import json
 import os
 import signal
 import sys
-from typing import Any, Dict, List, Optional
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs import time in every traced process
+    from typing import Any, Dict, List, Optional
 
 __all__ = ["main", "run", "RecordRequest"]
 
@@ -88,14 +90,56 @@ class RecordRequest:
         return cls(json.loads(raw))
 
 
-def main(launcher: Optional[str] = None) -> None:
+def main(launcher: Optional[str] = None, preloaded: Optional[frozenset] = None) -> None:
     """Entry point used by ``_launch.py``. Never returns normally: ends the process."""
     try:
         request = RecordRequest.from_env()
     except (ValueError, TypeError) as exc:
         _note(f"error: {exc}")
         raise SystemExit(2)
-    run(request, launcher=launcher)
+    run(request, launcher=launcher, preloaded=preloaded)
+
+
+def _unshadow(script_dir: str, preloaded: Optional[frozenset]) -> None:
+    """Forget modules tracesnap imported that the script's directory shadows.
+
+    Under ``python SCRIPT`` a ``json.py`` next to the script is what ``import json`` gives. The
+    runner imported the stdlib ``json`` before the script's directory went onto ``sys.path``;
+    dropping it from ``sys.modules`` lets the script import its own, as Python would. Only
+    shadowed names go (the runner keeps its own references); everything else stays shared.
+    """
+    if preloaded is None:
+        return
+    added = {name for name in sys.modules if name not in preloaded}
+    shadowed = set()
+    for name in {n.split(".", 1)[0] for n in added}:
+        if (os.path.isfile(os.path.join(script_dir, name + ".py"))
+                or os.path.isdir(os.path.join(script_dir, name))):
+            shadowed.add(name)
+    for name in added:
+        if name.split(".", 1)[0] in shadowed:
+            sys.modules.pop(name, None)
+
+
+_deps: Dict[str, Any] = {}
+
+
+def _preimport() -> None:
+    """Import everything the runner will need *before* the script's directory is on sys.path.
+
+    Anything imported later could be shadowed by a module next to the script (a ``json.py``,
+    a ``types.py``): the runner keeps its own references and never imports after that.
+    """
+    import builtins
+    import threading
+    import traceback
+    import types
+    from importlib.machinery import SourceFileLoader
+
+    from tracesnap import _discovery, _structure
+
+    _deps.update(builtins=builtins, threading=threading, traceback=traceback, types=types,
+                 SourceFileLoader=SourceFileLoader, discovery=_discovery, structure=_structure)
 
 
 def _fix_sys_path(script: str, launcher: Optional[str]) -> None:
@@ -108,15 +152,23 @@ def _fix_sys_path(script: str, launcher: Optional[str]) -> None:
     sys.path.insert(0, os.path.dirname(os.path.realpath(script)))
 
 
-def _main_module(script: str) -> Any:
-    import builtins
-    import types
-    from importlib.machinery import SourceFileLoader
+def _fix_orig_argv(argv: List[str], launcher: Optional[str]) -> None:
+    """``sys.orig_argv`` (3.10+) as for ``python [options] SCRIPT ARGS``."""
+    orig = getattr(sys, "orig_argv", None)
+    if not orig or not launcher:
+        return
+    for i in range(len(orig) - 1, 0, -1):
+        if os.path.abspath(orig[i]) == launcher:
+            sys.orig_argv = list(orig[:i]) + list(argv)
+            return
 
+
+def _main_module(script: str) -> Any:
+    builtins = _deps["builtins"]
     previous = sys.modules.get("__main__")
-    module = types.ModuleType("__main__")
+    module = _deps["types"].ModuleType("__main__")
     namespace = module.__dict__
-    namespace["__loader__"] = SourceFileLoader("__main__", script)
+    namespace["__loader__"] = _deps["SourceFileLoader"]("__main__", script)
     namespace["__spec__"] = None
     namespace["__package__"] = None
     if previous is not None and "__annotations__" in vars(previous):
@@ -148,8 +200,7 @@ def _print_exception(exc: BaseException) -> None:
         sys.excepthook(type(exc), exc, exc.__traceback__)
     except BaseException as hook_exc:  # as PyErr_Print: report both, carry on
         try:
-            import traceback
-
+            traceback = _deps["traceback"]
             sys.stderr.write("Error in sys.excepthook:\n")
             traceback.print_exception(type(hook_exc), hook_exc, hook_exc.__traceback__)
             sys.stderr.write("\nOriginal exception was:\n")
@@ -162,8 +213,14 @@ def _print_exception(exc: BaseException) -> None:
         pass
 
 
-def _execute(code: Any, namespace: Dict[str, Any], recorder: "_Recorder") -> Optional[BaseException]:
+def _execute(code: Any, recorder: "_Recorder", prepare: Any) -> Optional[BaseException]:
+    """Start recording, make the process look like ``python SCRIPT`` (``prepare``), run.
+
+    The recorder starts *before* the script's directory goes on ``sys.path``, so whatever it
+    imports while starting cannot be shadowed by the script's modules.
+    """
     recorder.start()
+    namespace = prepare()
     try:
         exec(code, namespace)
     except BaseException as exc:
@@ -176,7 +233,7 @@ def _execute(code: Any, namespace: Dict[str, Any], recorder: "_Recorder") -> Opt
 
 def _join_threads() -> Optional[str]:
     """Wait for non-daemon threads like interpreter shutdown does. Returns a partial reason."""
-    threading = sys.modules.get("threading")
+    threading = _deps.get("threading")
     if threading is None:
         return None
     try:
@@ -287,13 +344,19 @@ def _summary(request: RecordRequest, recorder: _Recorder, raised: Optional[BaseE
     if types is not None:
         _note(f"event types: {dict(types)!r}")
     library_id = None
+    wrote_json = False
     for sink in result.get("sinks") or []:
-        if sink.get("name") == "json" and sink.get("path"):
-            _note(f"wrote {sink['path']}")
-        elif sink.get("name") == "library" and sink.get("id"):
+        if not isinstance(sink, dict):
+            continue
+        if sink.get("id"):  # the library sink (its "name" is the entry's display name)
             library_id = sink["id"]
+        elif sink.get("path"):
+            _note(f"wrote {sink['path']}")
+            wrote_json = True
         if sink.get("error"):
             _note(f"{sink.get('name')} sink failed: {sink['error']}")
+    if request.out and not wrote_json and os.path.isfile(request.out):
+        _note(f"wrote {request.out}")
     if request.structure_out:
         _note(f"wrote {request.structure_out}")
     if library_id:
@@ -305,8 +368,7 @@ def _summary(request: RecordRequest, recorder: _Recorder, raised: Optional[BaseE
 
 
 def _write_structure(path: str, script: str, source: str) -> Optional[str]:
-    from tracesnap._structure import build_structure
-
+    build_structure = _deps["structure"].build_structure
     try:
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         tmp = f"{path}.tmp-{os.getpid()}"
@@ -338,8 +400,7 @@ class _sigint_ignored:
 
 def _install_signal_handlers(finish: Any) -> None:
     """SIGTERM/SIGHUP: finalise the trace as partial, then die of the signal as Python would."""
-    import threading
-
+    threading = _deps["threading"]
     if threading.current_thread() is not threading.main_thread():
         return
     owner = os.getpid()
@@ -364,7 +425,8 @@ def _install_signal_handlers(finish: Any) -> None:
             pass
 
 
-def run(request: RecordRequest, launcher: Optional[str] = None) -> None:
+def run(request: RecordRequest, launcher: Optional[str] = None,
+        preloaded: Optional[frozenset] = None) -> None:
     """Run the requested script under the recorder and end the process like Python would."""
     script = request.script
     try:
@@ -376,12 +438,9 @@ def run(request: RecordRequest, launcher: Optional[str] = None) -> None:
                          f"[Errno {exc.errno}] {exc.strerror}\n")
         raise SystemExit(2)
 
-    sys.argv = list(request.argv)
-    _fix_sys_path(script, launcher)
-
-    from tracesnap._discovery import decode_source, discover
-
-    source = decode_source(data)
+    _preimport()
+    discovery = _deps["discovery"]
+    source = discovery.decode_source(data)
     if request.out:
         try:
             os.makedirs(os.path.dirname(os.path.abspath(request.out)), exist_ok=True)
@@ -401,13 +460,15 @@ def run(request: RecordRequest, launcher: Optional[str] = None) -> None:
         raise SystemExit(1)
 
     try:
-        files = discover(script)
+        files = discovery.discover(script)
     except Exception:
         files = [os.path.abspath(script)]
 
+    # the native recorder loads (and imports what it needs) before sys.path changes, too
     recorder = _Recorder(request, files)
     if structure_error:
         _note(structure_error)
+
 
     state: Dict[str, Any] = {"summarised": False}
 
@@ -422,9 +483,16 @@ def run(request: RecordRequest, launcher: Optional[str] = None) -> None:
 
     _install_signal_handlers(lambda reason, code: finish(reason, code))
 
-    module = _main_module(script)
-    exc = _execute(code, module.__dict__, recorder)
-    del module
+    def prepare() -> Dict[str, Any]:
+        sys.argv = list(request.argv)
+        _fix_orig_argv(request.argv, launcher)
+        _fix_sys_path(script, launcher)
+        module = _main_module(script)
+        if sys.path and not (getattr(sys.flags, "safe_path", False) or sys.flags.isolated):
+            _unshadow(sys.path[0], preloaded)
+        return module.__dict__
+
+    exc = _execute(code, recorder, prepare)
 
     if exc is None:
         interrupted = _join_threads()

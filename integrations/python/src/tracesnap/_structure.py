@@ -33,11 +33,14 @@ recording goes on and the program fails only where Python itself fails.
 from __future__ import annotations
 
 import ast
-from typing import Any, Dict, List, Optional, Sequence, Union
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs import time in every traced process
+    from typing import Any, Dict, List, Optional, Sequence, Union
+
+    Node = Dict[str, Any]
 
 __all__ = ["build_structure"]
 
-Node = Dict[str, Any]
 
 _COMPREHENSIONS = {
     ast.ListComp: "list",

@@ -9,7 +9,9 @@ module is the one place the Python side names the rules.
 
 from __future__ import annotations
 
-from typing import Any, Dict, FrozenSet, Iterable, List, Optional
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs import time in every traced process
+    from typing import Any, Dict, FrozenSet, Iterable, List, Optional
 
 __all__ = ["DEFAULT_NAMES", "REDACTED", "normalize", "effective_names", "key_rules",
            "is_redacted", "redact_value"]

@@ -53,6 +53,7 @@ class NativeSession:
                     json.dump(trace, f)
                 sinks.append({"name": "json", "path": sink["path"]})
             elif sink["name"] == "library":
-                sinks.append({"name": "library", "id": "20260101-000000-abcdef",
+                # like the real sink: the result's "name" is the entry's display name
+                sinks.append({"name": sink.get("name_", "library"), "id": "20260101-000000-abcdef",
                               "path": "/nowhere/traces/20260101-000000-abcdef.json"})
         return {"event_count": 2, "event_types": {"call": 1, "return": 1}, "sinks": sinks}
