@@ -39,6 +39,8 @@ final class CodeInfo {
     let isModule: Bool
     let names: [TrackedName]
     let argumentCount: Int
+    /// `co_firstlineno` (the `def` line; 0 for module bodies, as the trace format writes it).
+    let firstLine: Int32
     private let firstTableLine: Int
     private let table: [LineChecks?]
     /// Lines of `except` clauses, `finally` bodies and `with` statements: while an exception is
@@ -67,6 +69,7 @@ final class CodeInfo {
         isModule = false
         names = []
         argumentCount = 0
+        firstLine = 0
         firstTableLine = 0
         table = []
         handlerLines = []
@@ -94,6 +97,7 @@ final class CodeInfo {
         isFunction = isFunctionObject == TSPy_True()
         isModule = function.string == "<module>"
         self.argumentCount = argumentCount
+        self.firstLine = isModule ? 0 : Int32(clamping: Py.int(item(8)) ?? 0)
 
         var names: [TrackedName] = []
         let nameCount = Int(PyTuple_Size(namesTuple))

@@ -34,8 +34,12 @@ final class Recorder {
         latestMutations[key] = (repr, tick)
     }
 
-    /// Scratch storage for the argument reprs of one `call` event.
+    /// Scratch storage for one `call` event's arguments, reused from call to call.
     private var argumentArena: [UInt8] = []
+    private var callValues: [CapturedValue] = []
+    private var callIndices: [Int] = []
+    private var callRanges: [Range<Int>] = []
+    private var callArguments: [ts_arg] = []
     /// Whether the hook reports that a handler was entered (sys.monitoring's EXCEPTION_HANDLED);
     /// with settrace any line after an exception may be its handler.
     var reportsHandling = false
@@ -325,58 +329,49 @@ final class Recorder {
     private func emitCall(_ state: FrameState, thread: ThreadState) {
         let info = state.info
         var event = baseEvent(TS_EVENT_CALL, state, thread: thread, line: 0)
-        event.line = Int32(clamping: firstLine(of: info))
+        event.line = info.firstLine
         if info.isModule { event.flags |= UInt32(TS_EVENTF_MODULE) }
         let count = min(info.argumentCount, info.names.count)
         guard count > 0 else {
             withUnsafeMutablePointer(to: &event) { _ = bus.emit($0) }
             return
         }
-        var captured: [CapturedValue] = []
-        captured.reserveCapacity(count)
-        var present: [Int] = []
+        callValues.removeAll(keepingCapacity: true)
+        callIndices.removeAll(keepingCapacity: true)
         var locals: PyObjectPointer?
         for index in 0..<count {
             guard let object = read(index, of: info, frame: state.frame, locals: &locals) else { continue }
             let value = capturer.capture(object)
             state.slots[index] = VariableSlot(object: object, captured: value, changes: 0)
-            captured.append(value)
-            present.append(index)
+            callValues.append(value)
+            callIndices.append(index)
         }
         // The reprs are copied into one buffer so every ts_arg can point into it during the emit.
         argumentArena.removeAll(keepingCapacity: true)
-        var ranges: [Range<Int>] = []
-        ranges.reserveCapacity(present.count)
-        for value in captured {
+        callRanges.removeAll(keepingCapacity: true)
+        for value in callValues {
             let start = argumentArena.count
             value.repr.withBytes { argumentArena.append(contentsOf: $0) }
-            ranges.append(start..<argumentArena.count)
+            callRanges.append(start..<argumentArena.count)
         }
         argumentArena.withUnsafeBytes { arena in
-            var arguments: [ts_arg] = []
-            arguments.reserveCapacity(present.count)
-            for (position, index) in present.enumerated() {
-                let value = captured[position]
-                let repr = UnsafeRawBufferPointer(rebasing: arena[ranges[position]])
+            callArguments.removeAll(keepingCapacity: true)
+            for (position, index) in callIndices.enumerated() {
+                let value = callValues[position]
+                let repr = UnsafeRawBufferPointer(rebasing: arena[callRanges[position]])
                 let cValue = ts_value(
                     repr: ts_str(ptr: repr.baseAddress?.assumingMemoryBound(to: CChar.self), len: repr.count),
                     type: ts_str(
                         ptr: value.typeName.baseAddress?.assumingMemoryBound(to: CChar.self), len: value.typeName.count),
                     id: value.id, flags: value.flags | UInt32(TS_VALUE_PRESENT), reserved: 0)
-                arguments.append(ts_arg(name: info.names[index].utf8.cString, value: cValue))
+                callArguments.append(ts_arg(name: info.names[index].utf8.cString, value: cValue))
             }
-            arguments.withUnsafeBufferPointer { buffer in
+            callArguments.withUnsafeBufferPointer { buffer in
                 event.args = buffer.baseAddress
                 event.nargs = UInt32(buffer.count)
                 withUnsafeMutablePointer(to: &event) { _ = bus.emit($0) }
             }
         }
-    }
-
-    private func firstLine(of info: CodeInfo) -> Int {
-        guard let value = Py.attribute(info.code, "co_firstlineno"), let line = Py.int(value) else { return 0 }
-        Py_DecRef(value)
-        return info.isModule ? 0 : line
     }
 
     private func emitException(_ state: FrameState, thread: ThreadState, exception: PyObjectPointer, phase: StaticString) {
