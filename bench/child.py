@@ -4,7 +4,7 @@ MODE is ``plain`` (no recorder), ``ours`` (tracesnap's NativeSession, the JSON s
 (tracesnap 0.2.2's ``tracesnap.record`` context manager). Prints one JSON line on stdout:
 cpu (``time.process_time`` around the workload only), wall, start (set-up before the workload),
 stop (finalisation: ``stop()`` / leaving the ``with`` block, which writes the file), events,
-trace bytes on disk, maxrss (KiB, ``getrusage`` of this process) and rss_before (KiB, before the run).
+trace bytes on disk, peak_rss (KiB, VmHWM), maxrss (KiB, ``getrusage``) and rss_before (KiB, VmHWM before the run).
 The workload module is imported before recording starts, so only ``run(n)`` is measured.
 """
 
@@ -14,6 +14,20 @@ import os
 import resource
 import sys
 import time
+
+
+def peak_rss_kib():
+    """VmHWM of this process (KiB): the peak RSS of the current address space. getrusage's ru_maxrss
+    also counts the parent's RSS at fork time (Linux keeps it across execve), which would hide a
+    small recorder under the harness's own size; it is reported too, as maxrss."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 def load(path):
@@ -28,7 +42,7 @@ def main():
     mode, path, size, outdir = sys.argv[1], os.path.abspath(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
     module = load(path)
     out = os.path.join(outdir, f"{mode}-{os.getpid()}.json")
-    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    rss_before = peak_rss_kib()
     result = {"mode": mode, "python": sys.version.split()[0], "size": size}
     events = None
     if mode == "plain":
@@ -72,6 +86,7 @@ def main():
         stop=stop,
         events=events,
         bytes=os.path.getsize(out) if os.path.exists(out) else 0,
+        peak_rss=peak_rss_kib(),
         maxrss=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
         rss_before=rss_before,
     )

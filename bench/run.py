@@ -140,12 +140,12 @@ def run_child(exe, env, mode, workload, size, outdir, timeout):
 def summarise(runs):
     """Median, min and spread of each numeric field over repeated runs of one mode."""
     out = {"n": len(runs)}
-    for key in ("cpu", "wall", "start", "stop", "maxrss", "rss_before", "bytes", "events"):
+    for key in ("cpu", "wall", "start", "stop", "peak_rss", "maxrss", "rss_before", "bytes", "events"):
         values = [r[key] for r in runs if r.get(key) is not None]
         if not values:
             continue
         med = statistics.median(values)
-        out[key] = int(med) if key in ("events", "bytes", "maxrss", "rss_before") else med
+        out[key] = int(med) if key in ("events", "bytes", "peak_rss", "maxrss", "rss_before") else med
         out[key + "_min"] = min(values)
         out[key + "_spread"] = (max(values) - min(values)) / med if med else 0.0
     for key in ("hook", "reference_version"):
@@ -211,6 +211,56 @@ def callgrind_total(outfile):
     raise RuntimeError(f"no totals in {outfile}")
 
 
+def annotate_self(outfile):
+    """{function: self Ir} from callgrind_annotate (all functions)."""
+    import re
+
+    proc = subprocess.run(["callgrind_annotate", "--inclusive=no", "--threshold=100", outfile],
+                          capture_output=True, text=True)
+    costs = {}
+    for line in proc.stdout.splitlines():
+        match = re.match(r"^\s*([\d,]+)\s+(?:\([^)]*\)\s+)?(\S.*)$", line)
+        if match and ":" in match.group(2) and match.group(2).endswith("]") and not match.group(2).startswith(("=>", "<")):
+            name = match.group(2)
+            costs[name] = costs.get(name, 0) + int(match.group(1).replace(",", ""))
+    return costs
+
+
+def short_name(name):
+    """'file:symbol [object]' -> 'symbol (object basename)', Swift symbols demangled when possible."""
+    obj = ""
+    if name.endswith("]") and " [" in name:
+        name, obj = name[:-1].rsplit(" [", 1)
+        obj = os.path.basename(obj)
+    symbol = name.rsplit(":", 1)[-1]
+    return symbol, obj
+
+
+def marginal_functions(small_out, large_out, d_events, limit=20):
+    if not shutil.which("callgrind_annotate"):
+        return ""
+    a, b = annotate_self(small_out), annotate_self(large_out)
+    diff = sorted(((b.get(k, 0) - a.get(k, 0), k) for k in set(a) | set(b)), reverse=True)[:limit]
+    symbols = [short_name(k) for _, k in diff]
+    demangler = shutil.which("swift-demangle") or shutil.which("swift")
+    names = [s for s, _ in symbols]
+    if demangler:
+        cmd = [demangler] + (["demangle"] if demangler.endswith("/swift") else []) + ["--simplified"]
+        try:
+            proc = subprocess.run(cmd, input="\n".join(names) + "\n", capture_output=True, text=True, timeout=60)
+            out = proc.stdout.splitlines()
+            if proc.returncode == 0 and len(out) == len(names):
+                names = out
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+    rows = []
+    for (cost, _), name, (_, obj) in zip(diff, names, symbols):
+        if len(name) > 110:
+            name = name[:107] + "..."
+        rows.append(f"{cost / d_events:8.0f}  {name}  [{obj}]")
+    return "\n".join(rows)
+
+
 def run_callgrind(exe, args, outdir):
     """Marginal instructions per event: Ir(2n) - Ir(n) for recorded minus the same for plain,
     divided by the extra events. Start-up, library load, set-up and flush cancel out."""
@@ -237,20 +287,20 @@ def run_callgrind(exe, args, outdir):
     d_ours = totals[("ours", large)] - totals[("ours", small)]
     d_plain = totals[("plain", large)] - totals[("plain", small)]
     per_event = (d_ours - d_plain) / d_events
-    top = ""
-    annotate = shutil.which("callgrind_annotate")
-    if annotate:
-        proc = subprocess.run([annotate, "--inclusive=no", os.path.join(outdir, f"callgrind.ours.{large}.out")],
-                              capture_output=True, text=True)
-        rows = [l for l in proc.stdout.splitlines() if "(" in l and ":" in l and l.strip()[:1].isdigit()]
-        top = "\n".join(rows[:15])
+    top = marginal_functions(os.path.join(outdir, f"callgrind.ours.{small}.out"),
+                             os.path.join(outdir, f"callgrind.ours.{large}.out"), d_events)
+    kept = os.path.join(HERE, "results", f"callgrind.{workload}.{version}.out")
+    os.makedirs(os.path.dirname(kept), exist_ok=True)
+    shutil.copyfile(os.path.join(outdir, f"callgrind.ours.{large}.out"), kept)
+    log(f"  kept {kept} (open with callgrind_annotate or kcachegrind)")
     result = {"workload": workload, "python": version, "sizes": [small, large], "events": d_events,
               "ir_recorded": d_ours, "ir_plain": d_plain, "ir_per_event": per_event,
               "ir_total_recorded_per_event": d_ours / d_events, "top_self": top}
     print(f"\ncallgrind {workload} (Python {version}): {per_event:,.0f} instructions per event for the recorder "
           f"({d_events} extra events between n={small} and n={large}; plain {d_plain:,} Ir, recorded {d_ours:,} Ir)")
     if top:
-        print("top functions by self cost (recorded run, n=%d):\n%s" % (large, top))
+        print("functions by marginal self cost, instructions per event (recorded, n=%d minus n=%d):\n%s"
+              % (large, small, top))
     return result
 
 
@@ -265,7 +315,7 @@ def pct(value):
 
 
 def mib(kib):
-    return f"{kib / 1024:.0f}"
+    return f"{kib / 1024:.1f}"
 
 
 def main_table(result):
@@ -278,7 +328,7 @@ def main_table(result):
         rows.append(
             f"| {workload} | {s['size']} | {ms(p['cpu'])} {pct(p['cpu_spread'])} | {ms(o['cpu'])} {pct(o['cpu_spread'])} "
             f"| **{ratio(s, 'ours'):.1f}×** | {ev:,} | {ev / o['cpu'] / 1e6:.2f} M | "
-            f"{o['bytes'] / ev if ev else 0:.0f} | {mib(p['maxrss'])} → {mib(o['maxrss'])} | "
+            f"{o['bytes'] / ev if ev else 0:.0f} | {mib(p['peak_rss'])} → {mib(o['peak_rss'])} | "
             f"{ms(o['start'])} | {ms(o['stop'])} |")
     return "\n".join(rows)
 
@@ -293,7 +343,7 @@ def reference_table(result):
         rows.append(
             f"| {workload} | {s['size']} | {ms(p['cpu'])} {pct(p['cpu_spread'])} | {ratio(s, 'ours'):.1f}× | "
             f"**{ratio(s, 'reference'):,.0f}×** | {oev:,} | {rev:,} | {rev / r['cpu'] / 1e3:.0f} k | "
-            f"{r['bytes'] / rev if rev else 0:.0f} | {mib(o['maxrss'])} / {mib(r['maxrss'])} | "
+            f"{r['bytes'] / rev if rev else 0:.0f} | {mib(o['peak_rss'])} / {mib(r['peak_rss'])} | "
             f"{ms(o['stop'])} / {ms(r['stop'])} |")
     return "\n".join(rows)
 
@@ -378,7 +428,8 @@ def render_docs(report):
             "",
         ]
         if c.get("top_self"):
-            lines += ["Top functions by self cost in the recorded run:", "", "```", c["top_self"], "```", ""]
+            lines += ["Functions by marginal self cost (instructions per event, recorded run at the larger size "
+                      "minus the smaller):", "", "```", c["top_self"], "```", ""]
     lines += [
         "## Method",
         "",
@@ -392,7 +443,9 @@ def render_docs(report):
         "JSON sink writing to a temporary directory; `source_files` is the workload file only, so library "
         "code is not recorded (the `library_heavy` workload measures that filtering).",
         "- events/s = events ÷ recorded CPU time; B/event = trace file size ÷ events; peak RSS = "
-        "`getrusage(RUSAGE_SELF).ru_maxrss` of the child (includes the interpreter, ~10–15 MiB).",
+        "VmHWM of the child (includes the interpreter, ~10 MiB). `getrusage(RUSAGE_SELF).ru_maxrss` is kept in "
+        "the raw JSON but not shown: on Linux it carries the parent's RSS at fork time across `execve`, so every "
+        "child reported the harness's own ~17 MiB.",
         "- The reference is too slow for the full sizes (hundreds to thousands ×), so it runs at each "
         "workload's `SIZES['reference']`; plain and ours are re-measured at that size in the same rotation. "
         "At that scale plain times are fractions of a millisecond, so ratios there are coarser.",
@@ -414,7 +467,8 @@ def main():
     parser.add_argument("--ref-repeat", type=int, default=None, help="runs per mode at reference scale (default 3)")
     parser.add_argument("--workloads", default=",".join(WORKLOAD_ORDER))
     parser.add_argument("--callgrind", nargs="?", const="numeric_loop", default=None, metavar="WORKLOAD",
-                        help="run WORKLOAD under valgrind --tool=callgrind (first Python) and print Ir/event")
+                        help="run WORKLOAD under valgrind --tool=callgrind and print recorder instructions per event")
+    parser.add_argument("--callgrind-python", default=None, help="interpreter for --callgrind (default: last of --pythons)")
     parser.add_argument("--callgrind-only", action="store_true", help="skip the timing runs")
     parser.add_argument("--lib-dir", default=os.environ.get("BENCH_LIB_DIR", os.path.join(REPO, ".build", "release")))
     parser.add_argument("--pythonpath", default=os.environ.get("BENCH_PYTHONPATH",
@@ -444,7 +498,8 @@ def main():
             for exe in pythons:
                 report["results"].append(bench_python(exe, args, outdir))
         if args.callgrind:
-            report["callgrind"] = run_callgrind(pythons[0], args, outdir)
+            report["callgrind"] = run_callgrind(resolve_python(args.callgrind_python) if args.callgrind_python
+                                                else pythons[-1], args, outdir)
     report["elapsed_s"] = time.time() - started
 
     for r in report["results"]:
