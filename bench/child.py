@@ -1,6 +1,7 @@
 """One measured run in a fresh process: ``python child.py MODE WORKLOAD SIZE OUTDIR``.
 
-MODE is ``plain`` (no recorder), ``ours`` (tracesnap's NativeSession, the JSON sink) or ``reference``
+MODE is ``plain`` (no recorder), ``ours`` (tracesnap's NativeSession, the JSON sink), ``ours-nosink``
+(the same without any sink: hook, capture and transforms only) or ``reference``
 (tracesnap 0.2.2's ``tracesnap.record`` context manager). Prints one JSON line on stdout:
 cpu (``time.process_time`` around the workload only), wall, start (set-up before the workload),
 stop (finalisation: ``stop()`` / leaving the ``with`` block, which writes the file), events,
@@ -51,11 +52,12 @@ def main():
         module.run(size)
         c1, w1 = time.process_time(), time.perf_counter()
         start = stop = 0.0
-    elif mode == "ours":
+    elif mode in ("ours", "ours-nosink"):
         from tracesnap._recording import NativeSession
 
         s0 = time.process_time()
-        session = NativeSession(trace_id="bench", source_files=[path], sinks=[{"name": "json", "path": out}])
+        sinks = [{"name": "json", "path": out}] if mode == "ours" else []
+        session = NativeSession(trace_id="bench", source_files=[path], sinks=sinks)
         session.start()
         w0, c0 = time.perf_counter(), time.process_time()
         module.run(size)

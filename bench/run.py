@@ -168,8 +168,8 @@ def bench_python(exe, args, outdir):
     version = python_version(exe)
     log(f"== Python {version} ({exe})")
     result = {"python": version, "executable": exe, "main": {}, "reference": {}}
-    exe_for = {"plain": exe, "ours": exe}
-    env_for = {"plain": base_env(), "ours": ours_env(args)}
+    exe_for = {"plain": exe, "ours": exe, "ours-nosink": exe}
+    env_for = {"plain": base_env(), "ours": ours_env(args), "ours-nosink": ours_env(args)}
     if args.reference:
         exe_for["reference"] = reference_python(exe, version, args)
         env_for["reference"] = base_env()
@@ -177,7 +177,8 @@ def bench_python(exe, args, outdir):
     for workload in args.workloads:
         sizes = workload_sizes(workload)
         t0 = time.time()
-        stats = measure(["plain", "ours"], exe_for, env_for, workload, sizes[scale], args.repeat, outdir,
+        modes = ["plain", "ours"] + (["ours-nosink"] if args.breakdown else [])
+        stats = measure(modes, exe_for, env_for, workload, sizes[scale], args.repeat, outdir,
                         args.timeout)
         stats["size"] = sizes[scale]
         result["main"][workload] = stats
@@ -319,17 +320,19 @@ def mib(kib):
 
 
 def main_table(result):
+    breakdown = any("ours-nosink" in s for s in result["main"].values())
     rows = ["| workload | n | plain ms | recorded ms | **slowdown** | events | events/s | B/event | "
-            "peak RSS MiB plain → rec | start ms | stop ms |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+            "peak RSS MiB plain → rec | start ms | stop ms |" + (" without sink × |" if breakdown else ""),
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|" + ("---:|" if breakdown else "")]
     for workload, s in result["main"].items():
+        extra = f" {ratio(s, 'ours-nosink'):.1f}× |" if "ours-nosink" in s else (" – |" if breakdown else "")
         p, o = s["plain"], s["ours"]
         ev = o.get("events") or 0
         rows.append(
             f"| {workload} | {s['size']} | {ms(p['cpu'])} {pct(p['cpu_spread'])} | {ms(o['cpu'])} {pct(o['cpu_spread'])} "
             f"| **{ratio(s, 'ours'):.1f}×** | {ev:,} | {ev / o['cpu'] / 1e6:.2f} M | "
             f"{o['bytes'] / ev if ev else 0:.0f} | {mib(p['peak_rss'])} → {mib(o['peak_rss'])} | "
-            f"{ms(o['start'])} | {ms(o['stop'])} |")
+            f"{ms(o['start'])} | {ms(o['stop'])} |" + extra)
     return "\n".join(rows)
 
 
@@ -442,7 +445,8 @@ def render_docs(report):
         "- Plain and recorded (and reference) runs alternate; the order rotates every repetition. Times are "
         "medians; ± is half the min–max range relative to the median. Slowdown is median ÷ median.",
         "- Recorded = `tracesnap._recording.NativeSession` with the default plugins (annotator, redactor) and the "
-        "JSON sink writing to a temporary directory; `source_files` is the workload file only, so library "
+        "JSON sink writing to a temporary directory (*without sink*, with `--breakdown`: the same session with no "
+        "sink, i.e. hook + value capture + annotator + redactor, no encoding or file); `source_files` is the workload file only, so library "
         "code is not recorded (the `library_heavy` workload measures that filtering).",
         "- events/s = events ÷ recorded CPU time; B/event = trace file size ÷ events; peak RSS = "
         "VmHWM of the child (includes the interpreter, ~10 MiB). `getrusage(RUSAGE_SELF).ru_maxrss` is kept in "
@@ -468,6 +472,8 @@ def main():
     parser.add_argument("--repeat", type=int, default=None, help="runs per mode (default 5, quick 3)")
     parser.add_argument("--ref-repeat", type=int, default=None, help="runs per mode at reference scale (default 3)")
     parser.add_argument("--workloads", default=",".join(WORKLOAD_ORDER))
+    parser.add_argument("--breakdown", action="store_true",
+                        help="also run the recorder without a sink (hook + capture + transforms only)")
     parser.add_argument("--callgrind", nargs="?", const="numeric_loop", default=None, metavar="WORKLOAD",
                         help="run WORKLOAD under valgrind --tool=callgrind and print recorder instructions per event")
     parser.add_argument("--callgrind-python", default=None, help="interpreter for --callgrind (default: last of --pythons)")
