@@ -12,9 +12,11 @@ The result is a plain tuple (see ``analyze``) so the Swift side can read it with
 
 from __future__ import annotations
 
+import ast
 import dis
 import os
 import sys
+import tokenize
 
 # Code flags (inspect.CO_*), spelled out to avoid importing inspect in the traced process.
 CO_OPTIMIZED = 0x0001
@@ -273,9 +275,6 @@ def _handler_lines(filename):
         return found
     lines = set()
     try:
-        import ast
-        import tokenize
-
         with tokenize.open(filename) as handle:
             tree = ast.parse(handle.read(), filename)
     except Exception:

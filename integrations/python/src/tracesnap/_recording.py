@@ -15,10 +15,12 @@ Environment:
 from __future__ import annotations
 
 import datetime
+import dis
 import json
 import os
 import sys
 import threading
+import tokenize
 from typing import Any
 
 from . import _codeinfo, _native
@@ -36,8 +38,6 @@ def _debug(message: str) -> None:
 
 def _read_source(path: str) -> str:
     """The file's text, decoded as Python does (PEP 263 coding cookies)."""
-    import tokenize
-
     try:
         with tokenize.open(path) as handle:
             return handle.read()
@@ -174,8 +174,6 @@ class NativeSession:
         }
         if self.max_events:
             config["max_events"] = int(self.max_events)
-        import dis
-
         config["return_opcodes"] = [dis.opmap[name] for name in ("RETURN_VALUE", "RETURN_CONST") if name in dis.opmap]
         handle = lib.ts_session_create(json.dumps(config).encode("utf-8"))
         if not handle:
