@@ -15,20 +15,30 @@ final class Annotator: TraceSnapPlugin {
     static let features = ["branch", "loop", "parent-seq"]
 
     private final class FrameContext {
+        let frameID: UInt64
         let structure: FileStructure?
         var previousLine = 0
         var stack: [(context: StructureContext, seq: Int64)] = []
         var iterations: [Int: Int64] = [:]
-        init(structure: FileStructure?) { self.structure = structure }
+        init(frameID: UInt64, structure: FileStructure?) {
+            self.frameID = frameID
+            self.structure = structure
+        }
         var topSeq: Int64 { stack.last?.seq ?? -1 }
+    }
+
+    /// The frames running on one thread, innermost last, and its suspended generators.
+    private final class ThreadContext {
+        let thread: UInt64
+        var frames: [FrameContext] = []
+        var suspended: [UInt64: FrameContext] = [:]
+        init(thread: UInt64) { self.thread = thread }
     }
 
     private var structures: [String: FileStructure] = [:]
     private var structureByPointer: [UnsafeRawPointer: FileStructure?] = [:]
-    private var frames: [UInt64: FrameContext] = [:]
-    private var threadStacks: [UInt64: [UInt64]] = [:]
-    private var lastFrameID: UInt64 = 0
-    private var lastFrame: FrameContext?
+    private var threads: [UInt64: ThreadContext] = [:]
+    private var lastThread: ThreadContext?
 
     init(options: JSONValue) throws {}
 
@@ -39,7 +49,15 @@ final class Annotator: TraceSnapPlugin {
         return nil
     }
 
-    private func structure(for file: ts_str) -> FileStructure? {
+    private func structure(for event: EventView) -> FileStructure? {
+        // Comprehension, generator-expression and lambda frames (3.9–3.11 run them as their own
+        // frames) share lines with the enclosing function's structure; they get no branch or
+        // loop events of their own.
+        let function = event.function
+        if function.count > 1 && function[0] == UInt8(ascii: "<") && !function.elementsEqual("<module>".utf8) {
+            return nil
+        }
+        let file = event.pointer.pointee.file
         guard let pointer = UnsafeRawPointer(file.ptr) else { return nil }
         if let cached = structureByPointer[pointer] { return cached }
         let found = structures[file.string]
@@ -48,60 +66,58 @@ final class Annotator: TraceSnapPlugin {
     }
 
     @inline(__always)
-    private func frame(_ event: EventView) -> FrameContext {
-        let id = event.frameID
-        if id == lastFrameID, let last = lastFrame { return last }
-        let context = frames[id] ?? {
-            // Comprehension, generator-expression and lambda frames (3.9–3.11 run them as their own
-            // frames) share lines with the enclosing function's structure; they get no branch or
-            // loop events of their own.
-            let function = event.function
-            let anonymous = function.count > 1 && function[0] == UInt8(ascii: "<") && !function.elementsEqual("<module>".utf8)
-            let created = FrameContext(structure: anonymous ? nil : structure(for: event.pointer.pointee.file))
-            frames[id] = created
+    private func thread(_ event: EventView) -> ThreadContext {
+        let id = event.thread
+        if let last = lastThread, last.thread == id { return last }
+        let context = threads[id] ?? {
+            let created = ThreadContext(thread: id)
+            threads[id] = created
             return created
         }()
-        lastFrameID = id
-        lastFrame = context
+        lastThread = context
         return context
     }
 
+    /// The frame of `event` on its thread (the innermost one, almost always).
+    @inline(__always)
+    private func frame(_ event: EventView, on thread: ThreadContext) -> FrameContext {
+        let id = event.frameID
+        if let top = thread.frames.last, top.frameID == id { return top }
+        if let found = thread.frames.last(where: { $0.frameID == id }) { return found }
+        // A frame we never saw start (recording began inside it): adopt it.
+        let created = FrameContext(frameID: id, structure: structure(for: event))
+        thread.frames.append(created)
+        return created
+    }
+
     func handle(_ event: EventView, next: EventForwarder) throws {
+        let thread = thread(event)
         switch event.type {
         case TS_EVENT_CALL:
-            let callerSeq = threadStacks[event.thread]?.last.flatMap { frames[$0]?.topSeq } ?? -1
-            event.parentSeq = callerSeq
-            threadStacks[event.thread, default: []].append(event.frameID)
-            _ = frame(event)
+            event.parentSeq = thread.frames.last?.topSeq ?? -1
+            thread.frames.append(FrameContext(frameID: event.frameID, structure: structure(for: event)))
             next.emit(event)
         case TS_EVENT_RESUME:
-            threadStacks[event.thread, default: []].append(event.frameID)
-            event.parentSeq = frame(event).topSeq
+            let resumed = thread.suspended.removeValue(forKey: event.frameID)
+                ?? FrameContext(frameID: event.frameID, structure: structure(for: event))
+            thread.frames.append(resumed)
+            event.parentSeq = resumed.topSeq
             next.emit(event)
         case TS_EVENT_RETURN, TS_EVENT_YIELD:
-            event.parentSeq = frame(event).topSeq
-            if var stack = threadStacks[event.thread], let index = stack.lastIndex(of: event.frameID) {
-                stack.remove(at: index)
-                threadStacks[event.thread] = stack
-            }
-            if event.type == TS_EVENT_RETURN {
-                frames[event.frameID] = nil
-                if lastFrameID == event.frameID {
-                    lastFrame = nil
-                    lastFrameID = 0
-                }
-            }
+            let state = frame(event, on: thread)
+            event.parentSeq = state.topSeq
+            if let index = thread.frames.lastIndex(where: { $0 === state }) { thread.frames.remove(at: index) }
+            if event.type == TS_EVENT_YIELD { thread.suspended[event.frameID] = state }
             next.emit(event)
         case TS_EVENT_LINE:
-            handleLine(event, next: next)
+            handleLine(event, state: frame(event, on: thread), next: next)
         default:
-            if event.frameID != 0 { event.parentSeq = frame(event).topSeq }
+            if event.frameID != 0 { event.parentSeq = frame(event, on: thread).topSeq }
             next.emit(event)
         }
     }
 
-    private func handleLine(_ event: EventView, next: EventForwarder) {
-        let state = frame(event)
+    private func handleLine(_ event: EventView, state: FrameContext, next: EventForwarder) {
         let line = Int(event.line)
         let previous = state.previousLine
         state.previousLine = line

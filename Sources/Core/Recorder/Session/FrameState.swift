@@ -12,7 +12,8 @@ struct VariableSlot {
 /// One traced call on one thread.
 final class FrameState {
     let frameId: UInt64
-    let info: CodeInfo
+    /// Owned by the recorder's code cache, which outlives every frame state.
+    unowned(unsafe) let info: CodeInfo
     /// The `PyFrameObject *`, used only as an identity (never dereferenced).
     let frame: OpaquePointer?
     var depth: Int32

@@ -9,7 +9,8 @@ import CTraceSnapPython
 /// Per line, only the names that the previous line can store or mutate are read (the line table
 /// from `tracesnap._codeinfo`); an unchanged identity of an immutable object costs no repr.
 final class Recorder {
-    let bus: EventBus
+    /// Owned by the session, which outlives the recorder.
+    unowned(unsafe) let bus: EventBus
     let capturer = ValueCapturer()
     private let analyzer: PyObjectPointer
     private let startNanoseconds: Int64
