@@ -235,7 +235,9 @@ def analyze_code(code, filename_is_traced):
                 # a module-level container mutated from a function (log.append(x)) is recorded
                 # in the function that changed it
                 loads_by_line.setdefault(line, []).append(slot(var, SCOPE_GLOBAL if is_function else SCOPE_NAME))
-        if op in _MUTATORS or op in ("LOAD_METHOD", "LOAD_ATTR", "LOAD_SUPER_ATTR"):
+        # Reading an attribute changes nothing; a call (method or function), a subscript or
+        # attribute store, or an augmented assignment may.
+        if op in _MUTATORS:
             mutating_lines.add(line)
         elif op == "BINARY_OP" and (ins.arg or 0) >= _INPLACE_BINARY_OP_MIN:
             mutating_lines.add(line)
