@@ -84,9 +84,13 @@ final class ValueCapturer {
                 appendObjectRepr(object, into: &builder, failed: &failed)
             }
         } else if type == TSPyUnicode_Type() {
-            appendStringRepr(object, into: &builder, failed: &failed)
+            appendHeadRepr(object, length: Int(PyUnicode_GetLength(object)), into: &builder, failed: &failed) {
+                PyUnicode_Substring($0, 0, $1)
+            }
         } else if type == TSPyBytes_Type() {
-            appendSlicedRepr(object, length: Int(PyBytes_Size(object)), into: &builder, failed: &failed)
+            appendHeadRepr(object, length: Int(PyBytes_Size(object)), into: &builder, failed: &failed) {
+                PySequence_GetSlice($0, 0, $1)
+            }
         } else if depth >= ValueCapturer.maxDepth
             && (type == TSPyList_Type() || type == TSPyTuple_Type() || type == TSPyDict_Type()
                 || type == TSPySet_Type() || type == TSPyFrozenSet_Type())
@@ -216,38 +220,26 @@ final class ValueCapturer {
         }
     }
 
-    private func appendStringRepr(_ object: PyObjectPointer, into builder: inout ReprBuilder, failed: inout Bool) {
-        let length = Int(PyUnicode_GetLength(object))
-        let cap = limit + 10
-        if length <= cap {
-            appendObjectRepr(object, into: &builder, failed: &failed)
-            return
-        }
-        guard let head = PyUnicode_Substring(object, 0, Py_ssize_t(cap)) else {
-            PyErr_Clear()
-            builder.append("'...'")
-            return
-        }
-        appendObjectRepr(head, into: &builder, failed: &failed)
-        Py_DecRef(head)
-        builder.markTruncated()
-    }
-
-    private func appendSlicedRepr(
-        _ object: PyObjectPointer, length: Int, into builder: inout ReprBuilder, failed: inout Bool
+    /// The repr of a str or bytes object of `length` items: whole when short, otherwise the repr
+    /// of its first `limit + 10` items (taken with `head`), marked truncated. The full repr of a
+    /// long string is never built.
+    private func appendHeadRepr(
+        _ object: PyObjectPointer, length: Int, into builder: inout ReprBuilder, failed: inout Bool,
+        head: (PyObjectPointer, Py_ssize_t) -> PyObjectPointer?
     ) {
         let cap = limit + 10
         if length <= cap {
             appendObjectRepr(object, into: &builder, failed: &failed)
             return
         }
-        guard let head = PySequence_GetSlice(object, 0, Py_ssize_t(cap)) else {
+        guard let prefix = head(object, Py_ssize_t(cap)) else {
             PyErr_Clear()
-            builder.append("b'...'")
+            builder.append("'...'")
+            builder.markTruncated()
             return
         }
-        appendObjectRepr(head, into: &builder, failed: &failed)
-        Py_DecRef(head)
+        appendObjectRepr(prefix, into: &builder, failed: &failed)
+        Py_DecRef(prefix)
         builder.markTruncated()
     }
 
