@@ -1,6 +1,6 @@
 import CTraceSnapPluginABI
-import TraceSnapBus
 import CTraceSnapPython
+import TraceSnapBus
 
 /// Turns interpreter callbacks into trace events. Both hooks (`SetTraceHook` for 3.9–3.11 and
 /// `MonitoringHook` for 3.12+) call the `on…` methods here, so the event semantics are written
@@ -46,8 +46,6 @@ final class Recorder {
     var reportsHandling = false
     /// False after `stop()`: late callbacks (other threads) return at once.
     private(set) var isActive = true
-    /// Set when the recorder hit an internal failure; the session is then marked partial.
-    private(set) var internalFailure: String?
 
     init(bus: EventBus, analyzer: PyObjectPointer, startNanoseconds: Int64) {
         self.bus = bus
