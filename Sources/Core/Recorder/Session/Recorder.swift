@@ -307,7 +307,8 @@ final class Recorder {
         codes.removeAll()
         lastCodeInfo = nil
         lastCodeKey = nil
-        capturer.typeNames.clear()
+        capturer.releaseCaches()
+        latestMutations.removeAll()
         Py_DecRef(analyzer)
     }
 

@@ -117,6 +117,17 @@ final class ValueCapturer {
     private var objectRepr: PyObjectPointer?
     private var objectGetAttribute: PyObjectPointer?
 
+    /// Releases the Python objects the caches hold (needs the GIL); called when recording stops.
+    func releaseCaches() {
+        for key in plainInstanceTypes.keys { Py_DecRef(OpaquePointer(key)) }
+        plainInstanceTypes.removeAll()
+        if let objectRepr { Py_DecRef(objectRepr) }
+        if let objectGetAttribute { Py_DecRef(objectGetAttribute) }
+        objectRepr = nil
+        objectGetAttribute = nil
+        typeNames.clear()
+    }
+
     /// Whether `type` is a class defined in Python whose instances use `object.__repr__` and plain
     /// attribute access: their repr (`<Point object at 0x…>`) says nothing and never changes, so
     /// the recorder shows their attributes instead (`<Point x=1, y=2>`), which also makes
