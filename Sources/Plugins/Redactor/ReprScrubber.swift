@@ -10,7 +10,7 @@ struct ReprScrubber {
 
     /// The scrubbed text, or nil when nothing secret was found.
     func scrub(_ text: UnsafeRawBufferPointer, sourceCode: Bool = false) -> [UInt8]? {
-        guard secrets.occurs(in: text) else { return nil }
+        guard secrets.matches(text) else { return nil }
         let bytes = Array(text)
         var output: [UInt8] = []
         output.reserveCapacity(bytes.count)
@@ -62,10 +62,10 @@ struct ReprScrubber {
                 bytes[keyRange].withUnsafeBytes({ secrets.matches($0) })
             {
                 let end = ReprScrubber.valueEnd(bytes, from: start)
-                let isLiteral = bytes[start] == UInt8(ascii: "'") || bytes[start] == UInt8(ascii: "\"")
-                    || (bytes[start] >= UInt8(ascii: "0") && bytes[start] <= UInt8(ascii: "9"))
-                    || ((bytes[start] == UInt8(ascii: "b") || bytes[start] == UInt8(ascii: "f") || bytes[start] == UInt8(ascii: "r"))
-                        && start + 1 < bytes.count && (bytes[start + 1] == UInt8(ascii: "'") || bytes[start + 1] == UInt8(ascii: "\"")))
+                let first = bytes[start]
+                let isLiteral = ReprScrubber.isQuote(first)
+                    || (first >= UInt8(ascii: "0") && first <= UInt8(ascii: "9"))
+                    || (ReprScrubber.isStringPrefix(first) && start + 1 < bytes.count && ReprScrubber.isQuote(bytes[start + 1]))
                 if !sourceCode || isLiteral {
                     output.append(contentsOf: bytes[copiedUpTo..<start])
                     output.append(contentsOf: ReprScrubber.placeholder)
@@ -89,6 +89,12 @@ struct ReprScrubber {
         return false
     }
 
+    static func isQuote(_ c: UInt8) -> Bool { c == UInt8(ascii: "'") || c == UInt8(ascii: "\"") }
+
+    static func isStringPrefix(_ c: UInt8) -> Bool {
+        c == UInt8(ascii: "b") || c == UInt8(ascii: "r") || c == UInt8(ascii: "f")
+    }
+
     static func isIdentifier(_ c: UInt8) -> Bool {
         (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || c == 0x5F
     }
@@ -102,13 +108,8 @@ struct ReprScrubber {
     /// The end of the value starting at `start`: a quoted string, a bracketed group, or a bare token.
     static func valueEnd(_ bytes: [UInt8], from start: Int) -> Int {
         var i = start
-        // String prefixes (b'', r'', f'').
-        while i < bytes.count && (bytes[i] == UInt8(ascii: "b") || bytes[i] == UInt8(ascii: "r") || bytes[i] == UInt8(ascii: "f"))
-            && i + 1 < bytes.count && (bytes[i + 1] == UInt8(ascii: "'") || bytes[i + 1] == UInt8(ascii: "\"") || isIdentifier(bytes[i + 1]) == false)
-        {
-            if bytes[i + 1] == UInt8(ascii: "'") || bytes[i + 1] == UInt8(ascii: "\"") { i += 1; break }
-            break
-        }
+        // A string prefix (b'', r'', f'') belongs to the literal.
+        if i + 1 < bytes.count && isStringPrefix(bytes[i]) && isQuote(bytes[i + 1]) { i += 1 }
         guard i < bytes.count else { return bytes.count }
         let first = bytes[i]
         if first == UInt8(ascii: "'") || first == UInt8(ascii: "\"") {

@@ -38,7 +38,4 @@ struct SecretNames {
     func matches(_ candidate: [UInt8]) -> Bool {
         candidate.withUnsafeBytes { matches($0) }
     }
-
-    /// Whether any secret name occurs anywhere in `text` (a cheap pre-check before scrubbing).
-    func occurs(in text: UnsafeRawBufferPointer) -> Bool { matches(text) }
 }
