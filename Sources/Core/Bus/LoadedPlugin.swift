@@ -163,8 +163,9 @@ private let nextEmit: @convention(c) (UnsafeMutableRawPointer?, UnsafeMutablePoi
     guard let contextPointer, let event else { return -1 }
     let context = contextPointer.assumingMemoryBound(to: NextContext.self)
     context.pointee.emitted = true
-    let bus = Unmanaged<EventBus>.fromOpaque(context.pointee.bus).takeUnretainedValue()
-    let seq = bus.deliver(event, from: context.pointee.nextIndex)
+    let seq = Unmanaged<EventBus>.fromOpaque(context.pointee.bus)._withUnsafeGuaranteedRef {
+        $0.deliver(event, from: context.pointee.nextIndex)
+    }
     context.pointee.lastSeq = seq
     return seq
 }

@@ -90,7 +90,13 @@ public enum PluginExport {
 /// Holds a plugin instance behind the opaque `state` pointer.
 final class PluginBox {
     let plugin: any TraceSnapPlugin
-    init(_ plugin: any TraceSnapPlugin) { self.plugin = plugin }
+    /// The same instance, borrowed: the per-event callback calls through it without retaining
+    /// (`plugin` keeps it alive until `destroy`).
+    unowned(unsafe) let borrowed: any TraceSnapPlugin
+    init(_ plugin: any TraceSnapPlugin) {
+        self.plugin = plugin
+        self.borrowed = plugin
+    }
 }
 
 private let createCallback:
@@ -134,9 +140,11 @@ private let eventCallback:
         UnsafeMutableRawPointer?, UnsafeMutablePointer<ts_event>?, UnsafePointer<ts_next>?,
         UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
     ) -> Int32 = { state, event, next, errorOut in
-        guard let plugin = PluginExport.instance(state), let event, let next else { return TS_OK }
+        guard let state, let event, let next else { return TS_OK }
         do {
-            try plugin.handle(EventView(event), next: EventForwarder(next: next))
+            try Unmanaged<PluginBox>.fromOpaque(state)._withUnsafeGuaranteedRef { box in
+                try box.borrowed.handle(EventView(event), next: EventForwarder(next: next))
+            }
             return TS_OK
         } catch {
             return PluginExport.fail(error, into: errorOut)

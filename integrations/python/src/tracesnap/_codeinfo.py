@@ -97,6 +97,22 @@ def _instructions(code):
         yield line, ins
 
 
+_BUILTIN_NAMES = frozenset(dir(__import__("builtins")))
+_ATTRIBUTE_LOADS = {"LOAD_METHOD", "LOAD_ATTR"}
+
+
+def _is_called_global(instructions, k):
+    """Whether the LOAD_GLOBAL at ``instructions[k]`` only fetches a function to call it
+    (``range(n)``, ``len(xs)``): calling a global does not change it, so it is not a mutation
+    candidate. 3.11+ says so exactly (the low bit of the argument pushes the NULL of a call); before,
+    a builtin's name that is not followed by an attribute load (``list.append``) counts as called."""
+    ins = instructions[k][1]
+    if sys.version_info >= (3, 11):
+        return bool((ins.arg or 0) & 1)
+    following = instructions[k + 1][1].opname if k + 1 < len(instructions) else ""
+    return ins.argval in _BUILTIN_NAMES and following not in _ATTRIBUTE_LOADS
+
+
 def _pair_names(ins, code):
     """The two names of a 3.13 superinstruction such as STORE_FAST_STORE_FAST."""
     value = ins.argval
@@ -198,7 +214,8 @@ def analyze_code(code, filename_is_traced):
     stores_by_line = {}
     loads_by_line = {}
     mutating_lines = set()
-    for line, ins in _instructions(code):
+    instructions = list(_instructions(code))
+    for k, (line, ins) in enumerate(instructions):
         if line is None:
             continue
         op = ins.opname
@@ -231,7 +248,8 @@ def analyze_code(code, filename_is_traced):
                 loads_by_line.setdefault(line, []).append(slot(ins.argval, SCOPE_NAME))
         elif op == "LOAD_GLOBAL":
             var = ins.argval
-            if isinstance(var, str) and var not in skip_names and not var.startswith("__"):
+            if (isinstance(var, str) and var not in skip_names and not var.startswith("__")
+                    and not _is_called_global(instructions, k)):
                 # a module-level container mutated from a function (log.append(x)) is recorded
                 # in the function that changed it
                 loads_by_line.setdefault(line, []).append(slot(var, SCOPE_GLOBAL if is_function else SCOPE_NAME))
