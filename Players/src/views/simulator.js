@@ -11,6 +11,7 @@
 import { h, replace, shorten, basename } from "ts/dom.js";
 import { createSourcePanel } from "ts/source-panel.js";
 import { nowSentence, valueNode, typeChip, argsText, isErrorStep } from "ts/describe.js";
+import { downloadButtons, safeFileName, snapshotSvg } from "ts/image-export.js";
 
 const MAX_CALLERS = 4;
 const MAX_CHIPS = 40;       // variable chips shown per frame
@@ -30,7 +31,9 @@ export function createSimulatorView(p) {
     h("span", { class: "lg lg-now", text: "running" }), h("span", { class: "lg lg-loop", text: "⟳ loop" }),
     h("span", { class: "lg lg-branch", text: "◇ decision" }), h("span", { class: "lg lg-ext", text: "↗ HTTP call" }));
   const canvas = h("div", { class: "sim-canvas" }, h("div", { class: "sim-main" }, callers, frameBox), h("aside", { class: "sim-side" }, h("h4", { text: "Variables" }), vars, ext));
-  const panel = h("section", { class: "panel sim-panel" }, h("header", { class: "panel-head" }, h("h3", { text: "Simulator" }), legend), status, canvas);
+  const download = downloadButtons(() => snapshotSvg(canvas),
+    () => `${safeFileName(ix.traceId || p.urlTrace())}-simulator-step${p.step}`);
+  const panel = h("section", { class: "panel sim-panel" }, h("header", { class: "panel-head" }, h("h3", { text: "Simulator" }), legend, download), status, canvas);
   const el = h("div", { class: "view view-sim" }, src.el, panel);
   const flows = new Map();  // key -> flow
   let flow = null;
