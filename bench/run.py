@@ -194,8 +194,16 @@ def bench_python(exe, args, outdir):
             f"({time.time()-t0:.0f}s)")
         if args.reference:
             t0 = time.time()
-            rstats = measure(["plain", "ours", "reference"], exe_for, env_for, workload, sizes["reference"],
-                             args.ref_repeat, outdir, args.timeout)
+            try:
+                rstats = measure(["plain", "ours", "reference"], exe_for, env_for, workload, sizes["reference"],
+                                 args.ref_repeat, outdir, args.timeout)
+            except RuntimeError as exc:
+                # The reference can break the program it records (a __repr__ that raises while
+                # __init__ runs propagates out of its tracer): keep the reason, go on.
+                reason = str(exc).strip().splitlines()[-1]
+                result["reference"][workload] = {"size": sizes["reference"], "error": reason}
+                log(f"  {'':18} n={sizes['reference']:<6} reference FAILED: {reason}")
+                continue
             rstats["size"] = sizes["reference"]
             result["reference"][workload] = rstats
             log(f"  {'':18} n={sizes['reference']:<6} plain {rstats['plain']['cpu']*1e3:8.2f} ms  "
@@ -359,6 +367,9 @@ def reference_table(result):
             "ref B/event | peak RSS MiB ours / ref | stop ms ours / ref |",
             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for workload, s in result["reference"].items():
+        if "error" in s:
+            rows.append(f"| {workload} | {s['size']} | – | – | **fails**: `{s['error'][:90]}` | – | – | – | – | – | – |")
+            continue
         p, o, r = s["plain"], s["ours"], s["reference"]
         oev, rev = o.get("events") or 0, r.get("events") or 0
         rows.append(
@@ -381,7 +392,8 @@ def summary_table(results):
                 continue
             cell = f"{ratio(r['main'][w], 'ours'):.1f}×"
             if w in r["reference"]:
-                cell += f" (ref {ratio(r['reference'][w], 'reference'):,.0f}×)"
+                ref = r["reference"][w]
+                cell += " (ref fails)" if "error" in ref else f" (ref {ratio(ref, 'reference'):,.0f}×)"
             cells.append(cell)
         rows.append(f"| {w} | " + " | ".join(cells) + " |")
     if any(w in r["main"] for w in REAL_PROGRAMS for r in results):

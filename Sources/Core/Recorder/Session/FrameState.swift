@@ -30,6 +30,9 @@ final class FrameState {
     var handlingException = false
     /// Set while a generator or coroutine frame is suspended.
     var suspended = false
+    /// The asyncio task this frame runs in (`id()` of the task), or 0: a coroutine frame takes
+    /// the task current when it first runs, any other frame its caller's.
+    var task: UInt64 = 0
 
     init(frameId: UInt64, info: CodeInfo, frame: OpaquePointer?, depth: Int32) {
         self.frameId = frameId

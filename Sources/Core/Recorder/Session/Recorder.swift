@@ -29,6 +29,8 @@ final class Recorder {
     private var latestMutations: [UnsafeRawPointer: (repr: ReprText, tick: UInt64)] = [:]
     /// Counts line events; orders mutations against the start of each frame's current line.
     private var tick: UInt64 = 0
+    /// Which asyncio task is running (asked only when a coroutine frame starts).
+    private let tasks = AsyncioTasks()
 
     private func rememberMutation(of key: UnsafeRawPointer, repr: ReprText) {
         if latestMutations.count > 100_000 { latestMutations.removeAll(keepingCapacity: true) }
@@ -132,6 +134,7 @@ final class Recorder {
     private func pushFrame(on thread: ThreadState, info: CodeInfo, frame: OpaquePointer?) -> FrameState {
         let state = FrameState(
             frameId: nextFrameID, info: info, frame: frame, depth: Int32(thread.stack.count + 1))
+        state.task = info.isAsync ? tasks.currentTaskID() : (thread.stack.last?.task ?? 0)
         nextFrameID += 1
         thread.stack.append(state)
         emitCall(state, thread: thread)
@@ -308,6 +311,7 @@ final class Recorder {
         lastCodeInfo = nil
         lastCodeKey = nil
         capturer.releaseCaches()
+        tasks.release()
         latestMutations.removeAll()
         Py_DecRef(analyzer)
     }
@@ -321,6 +325,7 @@ final class Recorder {
         event.line = line
         event.thread = UInt64(thread.ident)
         event.frame_id = state.frameId
+        event.task = state.task
         event.file = state.info.file.cString
         event.func = state.info.function.cString
         return event
