@@ -294,6 +294,19 @@ def test_edge_traces(page, view):
     assert page.errors() == []
 
 
+@pytest.mark.parametrize("view", ["text", "simulator"])
+def test_asyncio_tasks_are_told_apart(page, view):
+    """Frames of concurrent asyncio tasks on one thread are labelled with their task."""
+    # step 7 runs in the second `work` coroutine (task 3), step 4 in the first (task 2)
+    page.open("?trace=edge-tasks&view=%s&step=7" % view)
+    labels = page.js("return [...document.querySelectorAll('#main .task')].map(e => e.textContent)")
+    assert "task 3" in labels
+    page.js("window.__tracesnap.go(4)")
+    labels = page.js("return [...document.querySelectorAll('#main .task')].map(e => e.textContent)")
+    assert "task 2" in labels and "task 3" not in labels
+    assert page.errors() == []
+
+
 def test_open_local_file(page, tmp_path):
     import json as _json
     import gen_trace

@@ -149,6 +149,7 @@ export function createSimulatorView(p) {
     else if (e.type === "yield") state = "suspended (yield)";
     replace(frameHead, h("span", { class: "fn big", text: ix.frameLabel(fi) }), h("span", { class: "args", text: `(${argsText(fr.args, 60)})` }),
       ix.fnodes.get(fr.key)?.frames.length > 1 ? h("span", { class: "call-no", text: ` call #${fr.order + 1}` }) : null,
+      ix.taskLabel(fi) ? h("span", { class: "thread task", title: `asyncio task id ${fr.task}`, text: ix.taskLabel(fi) }) : null,
       h("span", { class: "sim-state" + (err ? " bad" : ""), text: state }),
       e.type === "return" && !e.unwind ? h("span", { class: "sim-ret" }, "↩ ", valueNode(e.value, 40)) : null);
     frameBox.classList.toggle("error", err);
