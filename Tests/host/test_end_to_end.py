@@ -149,3 +149,73 @@ def test_a_killed_recording_leaves_a_readable_partial_trace(run, home, tmp_path,
     assert "partial" in exported.stderr
     recovered = int(exported.stderr.split("exporting ")[1].split(" events")[0])
     assert recovered > 1000, "events written before the kill are recovered"
+
+
+LIMITS_SCRIPT = '''\
+def helper(x):
+    return x + 1
+
+def busy(n):
+    total = 0
+    for i in range(n):
+        total = helper(total)
+    return total
+
+def _private(x):
+    return x * 2
+
+print(busy(50), _private(3))
+'''
+
+
+def _events_of(out):
+    trace = json.loads(Path(out).read_text())
+    return trace, trace["events"]
+
+
+def test_record_max_events_ends_with_a_gap_and_says_partial(run, home, tmp_path, e2e_env):
+    script = tmp_path / "limits.py"
+    script.write_text(LIMITS_SCRIPT)
+    out = tmp_path / "limits.json"
+    result = run("record", script, "--out", out, "--no-library", "--max-events", "40", cwd=tmp_path, env=e2e_env,
+                 timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("50 6")  # the program ran to the end, unchanged
+    trace, events = _events_of(out)
+    assert len(events) == 41 and [e["seq"] for e in events] == list(range(41))
+    assert events[-1]["type"] == "gap" and events[-1]["reason"] == "max-events" and events[-1]["dropped"] > 0
+    assert trace["session"]["partial"] is True and trace["session"]["partial_reason"] == "max-events"
+    assert trace["session"]["limits"] == {"max_events": 40}
+
+
+def test_record_function_filters(run, home, tmp_path, e2e_env):
+    script = tmp_path / "limits.py"
+    script.write_text(LIMITS_SCRIPT)
+    only = tmp_path / "only.json"
+    result = run("record", script, "--out", only, "--no-library", "--function", "bus?", cwd=tmp_path, env=e2e_env,
+                 timeout=120)
+    assert result.returncode == 0, result.stderr
+    trace, events = _events_of(only)
+    assert {e["func"] for e in events} == {"busy"}
+    assert trace["session"]["limits"] == {"functions": ["bus?"]}
+
+    without = tmp_path / "without.json"
+    result = run("record", script, "--out", without, "--no-library", "--exclude-function", "helper",
+                 "--exclude-function", "_*", cwd=tmp_path, env=e2e_env, timeout=120)
+    assert result.returncode == 0, result.stderr
+    trace, events = _events_of(without)
+    assert {e["func"] for e in events} == {"<module>", "busy"}
+    assert trace["session"]["limits"] == {"exclude_functions": ["helper", "_*"]}
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--max-events", "0"], "--max-events must be at least 1"),
+    (["--max-events", "many"], "--max-events"),
+    (["--function", " "], "non-empty pattern"),
+])
+def test_record_bad_limits_are_one_line_errors(run, home, tmp_path, e2e_env, args, message):
+    script = tmp_path / "limits.py"
+    script.write_text(LIMITS_SCRIPT)
+    result = run("record", script, *args, cwd=tmp_path, env=e2e_env, timeout=60)
+    assert result.returncode != 0
+    assert message in result.stderr and "Traceback" not in result.stderr

@@ -345,12 +345,40 @@ class FileFilter:
         return found
 
 
-def make_analyzer(source_files):
-    """Returns the callable the recorder calls once per new code object."""
+class FunctionFilter:
+    """``--function`` / ``--exclude-function``: glob patterns matched against a code object's
+    name and (3.11+) qualified name. Module and class bodies count as functions named
+    ``<module>`` and the class name."""
+
+    def __init__(self, include=(), exclude=()):
+        self.include = [p for p in include if p]
+        self.exclude = [p for p in exclude if p]
+
+    def __bool__(self):
+        return bool(self.include or self.exclude)
+
+    def _matches(self, code, patterns):
+        from fnmatch import fnmatchcase
+
+        names = {code.co_name, getattr(code, "co_qualname", code.co_name)}
+        return any(fnmatchcase(name, pattern) for name in names for pattern in patterns)
+
+    def allows(self, code):
+        if self.include and not self._matches(code, self.include):
+            return False
+        return not (self.exclude and self._matches(code, self.exclude))
+
+
+def make_analyzer(source_files, functions=(), exclude_functions=()):
+    """Returns the callable the recorder calls once per new code object. A code object the
+    analyzer returns None for is not recorded (and, with sys.monitoring, never reported again)."""
     traced = FileFilter(source_files)
+    chosen = FunctionFilter(functions, exclude_functions)
 
     def analyze(code):
         try:
+            if chosen and not chosen.allows(code):
+                return None
             return analyze_code(code, traced)
         except Exception:  # never let analysis break the traced program
             return None

@@ -94,6 +94,8 @@ class NativeSession:
         sinks=(),
         session: dict | None = None,
         max_events: int | None = None,
+        functions=(),
+        exclude_functions=(),
     ):
         self.trace_id = str(trace_id)
         self.kind = kind
@@ -106,6 +108,8 @@ class NativeSession:
         self.sinks = list(sinks)
         self.extra_session = dict(session or {})
         self.max_events = max_events
+        self.functions = [str(p) for p in (functions or ()) if str(p).strip()]
+        self.exclude_functions = [str(p) for p in (exclude_functions or ()) if str(p).strip()]
         self._handle = 0
         self._hook = None
         self._tool_id = None
@@ -134,6 +138,16 @@ class NativeSession:
             "structure_by_file": structures,
             "started_at": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
         }
+        limits = {}
+        if self.max_events:
+            limits["max_events"] = int(self.max_events)
+        if self.functions:
+            limits["functions"] = list(self.functions)
+        if self.exclude_functions:
+            limits["exclude_functions"] = list(self.exclude_functions)
+        if limits:
+            # what was left out on purpose, so that a reader knows the trace is not everything
+            session["limits"] = limits
         session.update(self.extra_session)
         return session
 
@@ -179,7 +193,7 @@ class NativeSession:
         if not handle:
             raise RecordingError(_native.last_error())
         self._handle = handle
-        analyzer = _codeinfo.make_analyzer(self.source_files)
+        analyzer = _codeinfo.make_analyzer(self.source_files, self.functions, self.exclude_functions)
         hook = _choose_hook()
         if hook == "monitoring":
             self._start_monitoring(lib, analyzer)

@@ -81,6 +81,10 @@ class RecordRequest:
         plugins = data.get("plugins")
         self.plugins: Optional[List[str]] = [str(p) for p in plugins] if plugins else None
         self.home: Optional[str] = data.get("home") or None
+        max_events = data.get("max_events")
+        self.max_events: Optional[int] = int(max_events) if max_events else None
+        self.functions: List[str] = [str(p) for p in (data.get("functions") or [])]
+        self.exclude_functions: List[str] = [str(p) for p in (data.get("exclude_functions") or [])]
 
     @classmethod
     def from_env(cls) -> "RecordRequest":
@@ -290,6 +294,9 @@ class _Recorder:
                 plugins=request.plugins,
                 sinks=sinks,
                 session=session_extra,
+                max_events=request.max_events,
+                functions=request.functions,
+                exclude_functions=request.exclude_functions,
             )
         except Exception as exc:
             self.error = f"could not set up the recorder ({type(exc).__name__}: {exc})"
