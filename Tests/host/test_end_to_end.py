@@ -219,3 +219,52 @@ def test_record_bad_limits_are_one_line_errors(run, home, tmp_path, e2e_env, arg
     result = run("record", script, *args, cwd=tmp_path, env=e2e_env, timeout=60)
     assert result.returncode != 0
     assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def _fixture_plugin(tmp_path, variant, name):
+    """The C fixture plugin (Tests/TraceSnapPluginTests/Fixtures) built with `cc`."""
+    repo = Path(__file__).resolve().parents[2]
+    out = tmp_path / name
+    subprocess.run(["cc", "-shared", "-fPIC", f"-DFIXTURE={variant}", "-I", str(repo / "Sources/Core/PluginABI/include"),
+                    str(repo / "Tests/TraceSnapPluginTests/Fixtures/fixture_plugin.c"), "-o", str(out)], check=True)
+    return out
+
+
+def test_plugins_lists_built_ins_and_reports_broken_plugins(run, home, tmp_path, e2e_env):
+    plugin_dir = tmp_path / "plugins"
+    plugin_dir.mkdir()
+    _fixture_plugin(plugin_dir, 0, "good.so")
+    _fixture_plugin(plugin_dir, 3, "major2.so")
+    good = (plugin_dir / "good.so").read_bytes()
+    (plugin_dir / "truncated.so").write_bytes(good[:2000])
+    (plugin_dir / "notaplugin.so").write_bytes(Path("/bin/true").read_bytes())  # an ELF file, not a plugin
+    env = dict(e2e_env, TRACESNAP_PLUGIN_PATH=str(plugin_dir))
+
+    result = run("plugins", "--json", cwd=tmp_path, env=env, timeout=120)
+    assert result.returncode == 1, result.stderr  # some plugins fail to load
+    rows = {Path(r["path"]).name: r for r in json.loads(result.stdout)["plugins"]}
+    builtin = {r["name"] for r in rows.values() if r["source"] == "built-in" and r["ok"]}
+    assert {"annotator", "redactor", "json", "library"} <= builtin
+    for r in rows.values():
+        if r["ok"]:
+            assert r["abi"].startswith("1.") and r["kind"] and r["version"]
+    assert rows["good.so"]["ok"] and rows["good.so"]["name"] == "c-fixture" and rows["good.so"]["kind"] == ["transform"]
+    assert "plugin ABI v2" in rows["major2.so"]["error"]
+    assert "truncated" in rows["truncated.so"]["error"] or "not" in rows["truncated.so"]["error"]
+    assert not rows["notaplugin.so"]["ok"]
+
+    table = run("plugins", cwd=tmp_path, env=env, timeout=120)
+    assert table.returncode == 1
+    assert "c-fixture" in table.stdout and "FAILS" in table.stdout and "reason: " in table.stdout
+    assert "Traceback" not in table.stdout + table.stderr
+
+
+def test_plugins_all_built_ins_load(run, home, tmp_path, e2e_env):
+    result = run("plugins", cwd=tmp_path, env=dict(e2e_env, TRACESNAP_PLUGIN_PATH=""), timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "FAILS" not in result.stdout
+
+
+def test_plugins_missing_path_is_a_usage_error(run, home, tmp_path, e2e_env):
+    result = run("plugins", str(tmp_path / "nope.so"), cwd=tmp_path, env=e2e_env, timeout=60)
+    assert result.returncode == 2 and "not found" in result.stderr

@@ -17,6 +17,10 @@ public final class LoadedPlugin {
     public private(set) var isEnabled = true
     public private(set) var failure: String?
 
+    /// The plugin ABI version the plugin was built against, e.g. "1.0".
+    public var abiVersion: String {
+        "\(descriptor.pointee.abi_major).\(descriptor.pointee.abi_minor)"
+    }
     public var isTransform: Bool { kind & UInt32(TS_PLUGIN_KIND_TRANSFORM) != 0 }
     public var isSink: Bool { kind & UInt32(TS_PLUGIN_KIND_SINK) != 0 }
 

@@ -122,3 +122,27 @@ public func ts_session_stop(
         partial: partial != 0, reason: reason.map { String(cString: $0) }, extra: extraValue)
     return mallocJSON(result)
 }
+
+/// Loads the plugin at `path` and performs the ABI handshake, without creating an instance:
+/// for `tracesnap plugins`. Returns a malloc'ed JSON object (release with `ts_free`):
+/// `{"ok": true, "name", "version", "abi", "kind": [...], "features": [...], "path"}` or
+/// `{"ok": false, "error": "<one line>", "path"}`.
+@_cdecl("ts_plugin_probe")
+public func ts_plugin_probe(_ path: UnsafePointer<CChar>?) -> UnsafeMutablePointer<CChar>? {
+    let requested = path.map { String(cString: $0) } ?? ""
+    do {
+        let plugin = try PluginLoader.load(path: requested)
+        var kinds: [JSONValue] = []
+        if plugin.isTransform { kinds.append(.string("transform")) }
+        if plugin.isSink { kinds.append(.string("sink")) }
+        return mallocJSON(.object([
+            ("ok", .bool(true)), ("name", .string(plugin.name)), ("version", .string(plugin.version)),
+            ("abi", .string(plugin.abiVersion)), ("kind", .array(kinds)),
+            ("features", .array(plugin.features.map { .string($0) })), ("path", .string(plugin.path)),
+        ]))
+    } catch let error as PluginError {
+        return mallocJSON(.object([("ok", .bool(false)), ("error", .string(error.message)), ("path", .string(requested))]))
+    } catch {
+        return mallocJSON(.object([("ok", .bool(false)), ("error", .string("\(error)")), ("path", .string(requested))]))
+    }
+}

@@ -92,6 +92,8 @@ def core():
     lib.ts_session_event_count.argtypes = [ctypes.c_int64]
     lib.ts_session_stop.restype = ctypes.c_void_p
     lib.ts_session_stop.argtypes = [ctypes.c_int64, ctypes.c_int32, ctypes.c_char_p, ctypes.c_char_p]
+    lib.ts_plugin_probe.restype = ctypes.c_void_p
+    lib.ts_plugin_probe.argtypes = [ctypes.c_char_p]
     _core = lib
     return lib
 
