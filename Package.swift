@@ -11,6 +11,7 @@
 //   Sources/Core/Recorder    TraceSnapCore        the in-process recorder, event bus and plugin loader
 //   Sources/Plugins/PluginKit  TraceSnapPluginKit Swift layer over the C ABI for plugin authors
 //   Sources/Plugins/<Name>   TraceSnap<Name>      built-in plugins, one dynamic library each
+//                                                 (Annotator, Redactor, JSONSink, LibrarySink, NDJSONSink)
 //   Sources/Host             tracesnap            the command-line tool and the view server
 //
 // The recorder and the plugins stay Foundation-free: they are loaded into the user's Python process
@@ -41,6 +42,7 @@ let package = Package(
         .library(name: "TraceSnapAnnotator", type: .dynamic, targets: ["TraceSnapAnnotator"]),
         .library(name: "TraceSnapJSONSink", type: .dynamic, targets: ["TraceSnapJSONSink"]),
         .library(name: "TraceSnapLibrarySink", type: .dynamic, targets: ["TraceSnapLibrarySink"]),
+        .library(name: "TraceSnapNDJSONSink", type: .dynamic, targets: ["TraceSnapNDJSONSink"]),
         .library(name: "TraceSnapRedactor", type: .dynamic, targets: ["TraceSnapRedactor"]),
         .executable(name: "tracesnap", targets: ["tracesnap"]),
     ],
@@ -110,6 +112,17 @@ let package = Package(
                 "TraceSnapPluginKit",
             ],
             path: "Sources/Plugins/JSONSink",
+            swiftSettings: commonSwiftSettings,
+            linkerSettings: bundledRuntimeLinkerSettings
+        ),
+
+        // MARK: - TraceSnapNDJSONSink
+        .target(
+            name: "TraceSnapNDJSONSink",
+            dependencies: [
+                "TraceSnapPluginKit",
+            ],
+            path: "Sources/Plugins/NDJSONSink",
             swiftSettings: commonSwiftSettings,
             linkerSettings: bundledRuntimeLinkerSettings
         ),

@@ -268,3 +268,74 @@ def test_plugins_all_built_ins_load(run, home, tmp_path, e2e_env):
 def test_plugins_missing_path_is_a_usage_error(run, home, tmp_path, e2e_env):
     result = run("plugins", str(tmp_path / "nope.so"), cwd=tmp_path, env=e2e_env, timeout=60)
     assert result.returncode == 2 and "not found" in result.stderr
+
+
+NDJSON_SCRIPT = '''\
+import os, signal, sys
+
+def work(n):
+    total = 0
+    for i in range(n):
+        total += i
+    return total
+
+print(work(200), flush=True)
+marker = "last words"
+if len(sys.argv) > 1:
+    os.kill(os.getpid(), signal.SIGKILL)
+'''
+
+
+def test_ndjson_sink_matches_the_json_file(run, home, tmp_path, e2e_env):
+    script = tmp_path / "streamed.py"
+    script.write_text(NDJSON_SCRIPT)
+    out = tmp_path / "streamed.json"
+    result = run("record", script, "--out", out, "--no-library", "--plugin", "ndjson", cwd=tmp_path, env=e2e_env,
+                 timeout=120)
+    assert result.returncode == 0, result.stderr
+    stream = tmp_path / "streamed.ndjson"
+    lines = [json.loads(l) for l in stream.read_text().splitlines()]
+    assert lines[0]["tracesnap"] == "ndjson" and lines[0]["trace_id"] == "streamed"
+    assert lines[-1]["end"] is True and lines[-1]["session"]["partial"] is False
+    assert lines[1:-1] == json.loads(out.read_text())["events"]
+    converted = tmp_path / "back.json"
+    result = run("convert", stream, converted, cwd=tmp_path, env=e2e_env)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(converted.read_text())["events"] == lines[1:-1]
+    again = tmp_path / "again.ndjson"
+    assert run("convert", converted, again, cwd=tmp_path, env=e2e_env).returncode == 0
+    assert [json.loads(l) for l in again.read_text().splitlines()][1:-1] == lines[1:-1]
+
+
+def test_ndjson_sink_keeps_every_event_when_the_process_is_killed(run, home, tmp_path, e2e_env):
+    script = tmp_path / "killed.py"
+    script.write_text(NDJSON_SCRIPT)
+    result = run("record", script, "kill", "--no-library", "--plugin", "ndjson", cwd=tmp_path, env=e2e_env,
+                 timeout=120)
+    assert result.returncode == -9 or result.returncode == 137, (result.returncode, result.stderr)
+    assert result.stdout.strip() == "19900"
+    assert not (tmp_path / "killed.ndjson").exists()
+    partial = tmp_path / "killed.ndjson.partial"
+    converted = tmp_path / "killed.json"
+    result = run("convert", partial, converted, cwd=tmp_path, env=e2e_env)
+    assert result.returncode == 0, result.stderr
+    assert "partial" in result.stderr
+    trace = json.loads(converted.read_text())
+    events = trace["events"]
+    # everything up to the kill: all 200 loop iterations, the return, and the assignment just before it
+    assert len([e for e in events if e["type"] == "loop"]) == 200
+    assert [e["value"]["repr"] for e in events if e["type"] == "return" and e["func"] == "work"] == ["19900"]
+    assert any(e["type"] == "assign" and e["var"] == "marker" for e in events)
+    assert [e["seq"] for e in events] == list(range(len(events)))
+    assert trace["session"]["partial"] is True
+
+
+def test_convert_errors_are_one_line(run, home, tmp_path, e2e_env):
+    bad = tmp_path / "bad.ndjson"
+    bad.write_text("{\"tracesnap\":\"ndjson\",\"version\":\"0.2\",\"trace_id\":\"x\",\"session\":{}}\nnot json\n{}\n")
+    result = run("convert", bad, tmp_path / "out.json", cwd=tmp_path, env=e2e_env)
+    assert result.returncode != 0 and "line 2" in result.stderr and "Traceback" not in result.stderr
+    result = run("convert", tmp_path / "missing.json", tmp_path / "out.json", cwd=tmp_path, env=e2e_env)
+    assert result.returncode != 0 and "no such file" in result.stderr
+    result = run("convert", bad, tmp_path / "out.txt", cwd=tmp_path, env=e2e_env)
+    assert result.returncode == 2 and ".json or .ndjson" in result.stderr

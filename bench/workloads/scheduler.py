@@ -7,7 +7,7 @@ deques, small objects and attribute updates.
 import heapq
 from collections import deque
 
-SIZES = {"full": 4000, "quick": 1500, "reference": 300, "callgrind": (60, 120)}
+SIZES = {"full": 40000, "quick": 15000, "reference": 1500, "callgrind": (300, 600)}
 
 
 class Task:

@@ -25,6 +25,7 @@ BUILTIN_PLUGINS = {
     "redactor": "libTraceSnapRedactor.so",
     "json": "libTraceSnapJSONSink.so",
     "library": "libTraceSnapLibrarySink.so",
+    "ndjson": "libTraceSnapNDJSONSink.so",
 }
 
 # Kinds of sys.monitoring callbacks the core provides (MonitoringHook.Kind in Swift).

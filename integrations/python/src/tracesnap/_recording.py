@@ -159,6 +159,10 @@ class NativeSession:
             options: dict[str, Any] = {}
             if name == "redactor":
                 options = {"names": self.redact_names}
+            elif name == "ndjson":
+                # `--plugin ndjson`: the stream goes next to where the user ran the command
+                stem = "".join(c if c.isalnum() or c in "._-" else "_" for c in self.trace_id) or "trace"
+                options = {"path": os.path.abspath(f"{stem}.ndjson")}
             entries.append({"name": name, "path": _native.plugin_path(name), "options": options})
         for plugin in requested:
             if isinstance(plugin, dict):
