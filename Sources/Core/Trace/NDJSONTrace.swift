@@ -1,15 +1,28 @@
 import TraceSnapJSON
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// The NDJSON stream form of a trace, as the `ndjson` sink writes it (docs/trace-format.md):
 /// a header line `{"tracesnap": "ndjson", "version", "trace_id", "session"}`, one event per line,
 /// and `{"end": true, "session"}` once the recording finished.
 extension Trace {
-    /// The first bytes of every NDJSON trace.
-    static let ndjsonMagic = Array("{\"tracesnap\":\"ndjson\"".utf8)
+    /// How far into a file its header line is looked for.
+    static let headerLimit = 1 << 20
 
-    /// Whether `bytes` are an NDJSON trace (by its header).
-    static func isNDJSON(_ bytes: [UInt8]) -> Bool {
-        bytes.count >= ndjsonMagic.count && Array(bytes[0..<ndjsonMagic.count]) == ndjsonMagic
+    /// Whether `bytes` (the start of a file is enough) are an NDJSON trace: a first line that is a
+    /// JSON object with `"tracesnap": "ndjson"`.
+    static func isNDJSON(_ bytes: ArraySlice<UInt8>) -> Bool {
+        var start = bytes.startIndex
+        while start < bytes.endIndex, [0x20, 0x09, 0x0D, 0x0A].contains(bytes[start]) { start += 1 }
+        guard start < bytes.endIndex, bytes[start] == UInt8(ascii: "{"),
+            let newline = bytes[start...].firstIndex(of: 0x0A),
+            let header = try? JSONParser.parse(Array(bytes[start..<newline]))
+        else { return false }
+        return header["tracesnap"]?.stringValue == "ndjson"
     }
 
     /// Reads an NDJSON trace. A stream without its end line (the traced process died) yields every
@@ -86,5 +99,24 @@ extension Trace {
             writer.raw("}\n")
         }
         return writer.bytes
+    }
+}
+
+extension Trace {
+    /// Whether the file at `path` starts like an NDJSON trace (reads only its first bytes).
+    public static func isNDJSONFile(path: String) -> Bool {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var head = [UInt8](repeating: 0, count: headerLimit)
+        var filled = 0
+        while filled < head.count {
+            let count = head.withUnsafeMutableBytes { read(fd, $0.baseAddress! + filled, $0.count - filled) }
+            if count < 0 && errno == EINTR { continue }
+            if count <= 0 { break }
+            filled += count
+            if head[(filled - count)..<filled].contains(0x0A) { break }
+        }
+        return isNDJSON(head[0..<filled])
     }
 }
