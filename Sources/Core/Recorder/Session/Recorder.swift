@@ -48,6 +48,16 @@ final class Recorder {
     var reportsHandling = false
     /// False after `stop()`: late callbacks (other threads) return at once.
     private(set) var isActive = true
+    /// A recording scoped to one thread (a web request): the ident of that thread; events of every
+    /// other thread are ignored (never disabled: other threads may run the same code unrecorded).
+    var scopeThread: UInt?
+
+    /// Whether the calling thread's events belong to this recording.
+    @inline(__always)
+    var acceptsCurrentThread: Bool {
+        guard let scopeThread else { return true }
+        return PyThread_get_thread_ident() == scopeThread
+    }
 
     init(bus: EventBus, analyzer: PyObjectPointer, startNanoseconds: Int64) {
         self.bus = bus

@@ -7,7 +7,7 @@ import TraceSnapJSON
 ///
 /// Configuration is a JSON object (built by `tracesnap._recording`):
 /// `{"trace_id", "session": {…static session members…}, "plugins": [{"name", "path", "options",
-/// "required"}], "max_events"}`. Plugins are loaded in order; a plugin that fails to load is
+/// "required"}], "max_events", "thread_scope"}`. Plugins are loaded in order; a plugin that fails to load is
 /// skipped with one warning unless it is `required` (the sinks the caller asked for), which fails
 /// the whole session with a one-line error.
 final class RecordingSession {
@@ -19,6 +19,9 @@ final class RecordingSession {
     private(set) var hook: String = "none"
     private let startNanoseconds = MonotonicClock.nanoseconds()
     private var stopped = false
+    /// Record only the thread that starts the session (`"thread_scope": true`, the web
+    /// integrations: one request, one thread).
+    private let threadScoped: Bool
 
     init(configuration: JSONValue) throws {
         traceID = configuration["trace_id"]?.stringValue ?? "trace"
@@ -40,6 +43,7 @@ final class RecordingSession {
         if let opcodes = configuration["return_opcodes"]?.arrayValue?.compactMap(\.intValue), !opcodes.isEmpty {
             SetTraceHook.returnOpcodes = Set(opcodes.map { UInt8(truncatingIfNeeded: $0) })
         }
+        threadScoped = configuration["thread_scope"]?.boolValue ?? false
         let maxEvents = configuration["max_events"]?.intValue
         bus = EventBus(
             transforms: loaded.filter { $0.isTransform && !$0.isSink },
@@ -57,6 +61,7 @@ final class RecordingSession {
         }
         if let parsed = try? JSONParser.parse(sessionText) { session = parsed }
         let recorder = Recorder(bus: bus, analyzer: analyzer, startNanoseconds: startNanoseconds)
+        if threadScoped { recorder.scopeThread = PyThread_get_thread_ident() }
         self.recorder = recorder
         ActiveRecording.recorder = recorder
         let runtime = PythonRuntime.shared

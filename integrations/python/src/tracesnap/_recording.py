@@ -96,6 +96,7 @@ class NativeSession:
         max_events: int | None = None,
         functions=(),
         exclude_functions=(),
+        thread_scope: bool = False,
     ):
         self.trace_id = str(trace_id)
         self.kind = kind
@@ -110,6 +111,9 @@ class NativeSession:
         self.max_events = max_events
         self.functions = [str(p) for p in (functions or ()) if str(p).strip()]
         self.exclude_functions = [str(p) for p in (exclude_functions or ()) if str(p).strip()]
+        # Record only the thread that calls start() (a web request); other threads, even running
+        # the same code, are not part of this recording.
+        self.thread_scope = bool(thread_scope)
         self._handle = 0
         self._hook = None
         self._tool_id = None
@@ -192,6 +196,8 @@ class NativeSession:
         }
         if self.max_events:
             config["max_events"] = int(self.max_events)
+        if self.thread_scope:
+            config["thread_scope"] = True
         config["return_opcodes"] = [dis.opmap[name] for name in ("RETURN_VALUE", "RETURN_CONST") if name in dis.opmap]
         handle = lib.ts_session_create(json.dumps(config).encode("utf-8"))
         if not handle:
@@ -237,7 +243,8 @@ class NativeSession:
         self._previous_thread_trace = _get_thread_trace()
         if not lib.ts_session_start(self._handle, analyzer, None, 1):
             raise RecordingError(_native.last_error())
-        threading.settrace(_attach_new_thread)
+        if not self.thread_scope:
+            threading.settrace(_attach_new_thread)
 
     def event_count(self) -> int:
         if not self._handle:
@@ -261,7 +268,8 @@ class NativeSession:
         reason = partial_reason.encode("utf-8") if partial_reason else None
         result_pointer = lib.ts_session_stop(self._handle, 1 if partial else 0, reason, extra)
         if self._hook == "settrace":
-            threading.settrace(self._previous_thread_trace)
+            if not self.thread_scope:
+                threading.settrace(self._previous_thread_trace)
             if self._previous_trace is not None:
                 sys.settrace(self._previous_trace)
         text = _native.take_string(result_pointer)
