@@ -52,6 +52,21 @@ final class Recorder {
     /// other thread are ignored (never disabled: other threads may run the same code unrecorded).
     var scopeThread: UInt?
 
+    /// A recording scoped to one asyncio task (an async web request): `id()` of that task; events
+    /// of frames running in other tasks on the same thread are left out (tasks the view starts
+    /// itself are other tasks too).
+    var scopeTask: UInt64?
+
+    /// Delivers one event to the bus, unless it belongs to another task than the one recorded.
+    @inline(__always)
+    private func send(_ event: inout ts_event) {
+        if let scopeTask, event.task != scopeTask { return }
+        withUnsafeMutablePointer(to: &event) { _ = bus.emit($0) }
+    }
+
+    /// The asyncio task running now (0 outside a task); see `AsyncioTasks`.
+    func currentTaskID() -> UInt64 { tasks.currentTaskID() }
+
     /// Whether the calling thread's events belong to this recording.
     @inline(__always)
     var acceptsCurrentThread: Bool {
@@ -179,7 +194,7 @@ final class Recorder {
         state.depth = Int32(thread.stack.count + 1)
         thread.stack.append(state)
         var event = baseEvent(TS_EVENT_RESUME, state, thread: thread, line: state.lastLine)
-        withUnsafeMutablePointer(to: &event) { _ = bus.emit($0) }
+        send(&event)
     }
 
     /// A new line is about to run.
@@ -198,7 +213,7 @@ final class Recorder {
         state.lineStartTick = tick
         if info.hasGlobalStores { rememberGlobalsBefore(line, state: state, frame: frame) }
         var event = baseEvent(TS_EVENT_LINE, state, thread: thread, line: line)
-        withUnsafeMutablePointer(to: &event) { _ = bus.emit($0) }
+        send(&event)
     }
 
     /// The frame returns `value`, or unwinds when `value` is nil.
@@ -210,7 +225,7 @@ final class Recorder {
         if unwinding {
             event.flags |= UInt32(TS_EVENTF_UNWIND)
             thread.unwindingException = state.pendingException.map { UnsafeRawPointer($0) }
-            withUnsafeMutablePointer(to: &event) { _ = bus.emit($0) }
+            send(&event)
         } else {
             if let pending = state.pendingException {
                 // Returned normally: whatever was pending was dealt with.
@@ -221,7 +236,7 @@ final class Recorder {
             let captured = capturer.capture(value ?? Py.none)
             captured.withCValue { cValue in
                 event.value = cValue
-                withUnsafeMutablePointer(to: &event) { _ = bus.emit($0) }
+                send(&event)
             }
         }
         popFrame(state, on: thread)
@@ -241,7 +256,7 @@ final class Recorder {
         let captured = capturer.capture(value ?? Py.none)
         captured.withCValue { cValue in
             event.value = cValue
-            withUnsafeMutablePointer(to: &event) { _ = bus.emit($0) }
+            send(&event)
         }
         popFrame(state, on: thread)
         state.suspended = true
@@ -348,7 +363,7 @@ final class Recorder {
         if info.isModule { event.flags |= UInt32(TS_EVENTF_MODULE) }
         let count = min(info.argumentCount, info.names.count)
         guard count > 0 else {
-            withUnsafeMutablePointer(to: &event) { _ = bus.emit($0) }
+            send(&event)
             return
         }
         callValues.removeAll(keepingCapacity: true)
@@ -384,7 +399,7 @@ final class Recorder {
             callArguments.withUnsafeBufferPointer { buffer in
                 event.args = buffer.baseAddress
                 event.nargs = UInt32(buffer.count)
-                withUnsafeMutablePointer(to: &event) { _ = bus.emit($0) }
+                send(&event)
             }
         }
     }
@@ -402,7 +417,7 @@ final class Recorder {
                 event.text = ts_str(ptr: messageBytes.baseAddress?.assumingMemoryBound(to: CChar.self), len: messageBytes.count)
                 value.withCValue { cValue in
                     event.value = cValue
-                    withUnsafeMutablePointer(to: &event) { _ = bus.emit($0) }
+                    send(&event)
                 }
             }
         }
@@ -580,10 +595,10 @@ final class Recorder {
             if let value {
                 value.withCValue { cValue in
                     event.value = cValue
-                    withUnsafeMutablePointer(to: &event) { _ = bus.emit($0) }
+                    self.send(&event)
                 }
             } else {
-                withUnsafeMutablePointer(to: &event) { _ = bus.emit($0) }
+                self.send(&event)
             }
         }
         if let previous = state.slots[index].captured {

@@ -7,7 +7,7 @@ import TraceSnapJSON
 ///
 /// Configuration is a JSON object (built by `tracesnap._recording`):
 /// `{"trace_id", "session": {…static session members…}, "plugins": [{"name", "path", "options",
-/// "required"}], "max_events", "thread_scope"}`. Plugins are loaded in order; a plugin that fails to load is
+/// "required"}], "max_events", "thread_scope", "task_scope"}`. Plugins are loaded in order; a plugin that fails to load is
 /// skipped with one warning unless it is `required` (the sinks the caller asked for), which fails
 /// the whole session with a one-line error.
 final class RecordingSession {
@@ -22,6 +22,8 @@ final class RecordingSession {
     /// Record only the thread that starts the session (`"thread_scope": true`, the web
     /// integrations: one request, one thread).
     private let threadScoped: Bool
+    /// Record only the asyncio task that starts the session (`"task_scope": true`: an async view).
+    private let taskScoped: Bool
 
     init(configuration: JSONValue) throws {
         traceID = configuration["trace_id"]?.stringValue ?? "trace"
@@ -44,6 +46,7 @@ final class RecordingSession {
             SetTraceHook.returnOpcodes = Set(opcodes.map { UInt8(truncatingIfNeeded: $0) })
         }
         threadScoped = configuration["thread_scope"]?.boolValue ?? false
+        taskScoped = configuration["task_scope"]?.boolValue ?? false
         let maxEvents = configuration["max_events"]?.intValue
         bus = EventBus(
             transforms: loaded.filter { $0.isTransform && !$0.isSink },
@@ -62,6 +65,10 @@ final class RecordingSession {
         if let parsed = try? JSONParser.parse(sessionText) { session = parsed }
         let recorder = Recorder(bus: bus, analyzer: analyzer, startNanoseconds: startNanoseconds)
         if threadScoped { recorder.scopeThread = PyThread_get_thread_ident() }
+        if taskScoped {
+            let task = recorder.currentTaskID()
+            if task != 0 { recorder.scopeTask = task }
+        }
         self.recorder = recorder
         ActiveRecording.recorder = recorder
         let runtime = PythonRuntime.shared

@@ -97,6 +97,7 @@ class NativeSession:
         functions=(),
         exclude_functions=(),
         thread_scope: bool = False,
+        task_scope: bool = False,
     ):
         self.trace_id = str(trace_id)
         self.kind = kind
@@ -114,6 +115,9 @@ class NativeSession:
         # Record only the thread that calls start() (a web request); other threads, even running
         # the same code, are not part of this recording.
         self.thread_scope = bool(thread_scope)
+        # ... and only the asyncio task that calls start() (an async view): coroutines of other
+        # requests that the event loop runs on the same thread meanwhile are left out.
+        self.task_scope = bool(task_scope)
         self._handle = 0
         self._hook = None
         self._tool_id = None
@@ -198,6 +202,8 @@ class NativeSession:
             config["max_events"] = int(self.max_events)
         if self.thread_scope:
             config["thread_scope"] = True
+        if self.task_scope:
+            config["task_scope"] = True
         config["return_opcodes"] = [dis.opmap[name] for name in ("RETURN_VALUE", "RETURN_CONST") if name in dis.opmap]
         handle = lib.ts_session_create(json.dumps(config).encode("utf-8"))
         if not handle:

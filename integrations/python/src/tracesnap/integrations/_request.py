@@ -2,7 +2,8 @@
 
 A request is recorded when ``TRACESNAP_ENABLED=1`` (checked when the view is decorated *and* when
 it runs; otherwise the decorator returns the view itself, untouched). The recording covers the
-thread that serves the request only (``NativeSession(thread_scope=True)``), writes
+thread that serves the request only (``NativeSession(thread_scope=True)``; for an ``async`` view
+also only its asyncio task, ``task_scope=True``), writes
 ``<output_dir>/<trace_id>.json`` and files the trace in the library (``kind: "request"``, the
 project of the view's file). ``session.request`` holds the method, path, route, query, the real
 status, the duration and the outbound calls.
@@ -85,8 +86,12 @@ def _library_home() -> str:
 class RequestRecording:
     """One request's recording; ``begin`` and ``end`` never raise."""
 
-    def __init__(self, view: Callable[..., Any], name: Optional[str], config: Dict[str, Any]) -> None:
+    def __init__(self, view: Callable[..., Any], name: Optional[str], config: Dict[str, Any],
+                 is_async: bool = False) -> None:
         self.view = view
+        # an async view shares its thread with every other request the event loop runs: record
+        # its own asyncio task only
+        self.is_async = is_async
         self.name = name
         self.config = config
         self.session = None
@@ -134,7 +139,7 @@ class RequestRecording:
         self.session = NativeSession(
             trace_id=self.trace_id, kind="request", source_files=files, entry=self.view.__qualname__,
             redact_names=list(self.config.get("redact_names") or []), sinks=sinks, session=session_extra,
-            thread_scope=True)
+            thread_scope=True, task_scope=self.is_async)
         self.started = time.perf_counter()
         self.session.start()
 

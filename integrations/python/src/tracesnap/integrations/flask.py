@@ -49,9 +49,11 @@ def _status_of(result: Any) -> int:
 
 
 def _wrap(view: Callable[..., Any], name: Optional[str]) -> Callable[..., Any]:
+    is_async = inspect.iscoroutinefunction(view)
+
     def begin() -> Optional[RequestRecording]:
         try:
-            recording = RequestRecording(view, name, _config())
+            recording = RequestRecording(view, name, _config(), is_async)
         except Exception:
             return None
         return recording if recording.begin() else None
@@ -65,7 +67,7 @@ def _wrap(view: Callable[..., Any], name: Optional[str]) -> Callable[..., Any]:
             info = {}
         recording.end(info, status, error)
 
-    if inspect.iscoroutinefunction(view):
+    if is_async:
         @functools.wraps(view)
         async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
             recording = begin()
