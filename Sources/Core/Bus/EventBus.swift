@@ -75,6 +75,13 @@ public final class EventBus {
         return seq
     }
 
+    /// A watched Python call of `plugin` finished (plugin ABI 1.1): the plugin's events enter the
+    /// chain right after it (for a sink: straight at the sinks).
+    public func watched(_ call: UnsafePointer<ts_watch_call>, by plugin: LoadedPlugin) {
+        let position = transforms.firstIndex { $0 === plugin }
+        plugin.watched(call, bus: self, nextIndex: position.map { $0 + 1 } ?? transforms.count)
+    }
+
     /// Delivers a `gap` event past the limit, so the trace says events were left out.
     public func emitLimitGap(now: Int64) {
         guard droppedByLimit > 0, let maxEvents else { return }

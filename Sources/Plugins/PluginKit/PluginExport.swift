@@ -34,6 +34,18 @@ public enum PluginExport {
             let features = UnsafeMutablePointer<UnsafePointer<CChar>?>.allocate(capacity: Plugin.features.count + 1)
             for (index, feature) in Plugin.features.enumerated() { features[index] = UnsafePointer(strdup(feature)) }
             features[Plugin.features.count] = nil
+            let watches = Plugin.watches
+            let watchTable = UnsafeMutablePointer<ts_watch>.allocate(capacity: max(1, watches.count))
+            for (index, watch) in watches.enumerated() {
+                let reads = UnsafeMutablePointer<UnsafePointer<CChar>?>.allocate(capacity: watch.reads.count + 1)
+                for (position, path) in watch.reads.enumerated() { reads[position] = UnsafePointer(strdup(path)) }
+                reads[watch.reads.count] = nil
+                (watchTable + index).initialize(
+                    to: ts_watch(
+                        struct_size: UInt32(MemoryLayout<ts_watch>.size), flags: 0,
+                        module: UnsafePointer(strdup(watch.module)), qualname: UnsafePointer(strdup(watch.qualname)),
+                        reads: UnsafePointer(reads)))
+            }
             let storage = UnsafeMutablePointer<ts_plugin_descriptor>.allocate(capacity: 1)
             storage.initialize(
                 to: ts_plugin_descriptor(
@@ -50,7 +62,11 @@ public enum PluginExport {
                     begin: beginCallback,
                     on_event: eventCallback,
                     finish: finishCallback,
-                    destroy: destroyCallback))
+                    destroy: destroyCallback,
+                    watches: watches.isEmpty ? nil : UnsafePointer(watchTable),
+                    watch_count: UInt32(watches.count),
+                    reserved: 0,
+                    on_watch: watches.isEmpty ? nil : watchCallback))
             descriptorStorage = storage
         }
         descriptor?.pointee = UnsafePointer(descriptorStorage)
@@ -144,6 +160,22 @@ private let eventCallback:
         do {
             try Unmanaged<PluginBox>.fromOpaque(state)._withUnsafeGuaranteedRef { box in
                 try box.borrowed.handle(EventView(event), next: EventForwarder(next: next))
+            }
+            return TS_OK
+        } catch {
+            return PluginExport.fail(error, into: errorOut)
+        }
+    }
+
+private let watchCallback:
+    @convention(c) (
+        UnsafeMutableRawPointer?, UnsafePointer<ts_watch_call>?, UnsafePointer<ts_next>?,
+        UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
+    ) -> Int32 = { state, call, next, errorOut in
+        guard let state, let call, let next else { return TS_OK }
+        do {
+            try Unmanaged<PluginBox>.fromOpaque(state)._withUnsafeGuaranteedRef { box in
+                try box.borrowed.watched(WatchedCall(pointer: call), next: EventForwarder(next: next))
             }
             return TS_OK
         } catch {

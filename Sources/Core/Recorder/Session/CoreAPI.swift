@@ -146,3 +146,30 @@ public func ts_plugin_probe(_ path: UnsafePointer<CChar>?) -> UnsafeMutablePoint
         return mallocJSON(.object([("ok", .bool(false)), ("error", .string("\(error)")), ("path", .string(requested))]))
     }
 }
+
+/// The Python callables the session's plugins watch (plugin ABI 1.1), as a malloc'ed JSON array
+/// (release with `ts_free`); see `RecordingSession.watchList`.
+@_cdecl("ts_session_watches")
+public func ts_session_watches(_ handle: Int64) -> UnsafeMutablePointer<CChar>? {
+    guard let session = sessions[handle] else {
+        setLastError("unknown session")
+        return nil
+    }
+    return mallocJSON(session.watchList())
+}
+
+/// A watched call finished (called by `tracesnap/_watch.py` on the calling thread, GIL held).
+/// `started`/`ended` are CLOCK_MONOTONIC nanoseconds (`time.monotonic_ns()`); the strings are
+/// UTF-8 (`values` a JSON object of the plugin's reads).
+@_cdecl("ts_watch_report")
+public func ts_watch_report(
+    _ handle: Int64, _ plugin: Int32, _ watch: Int32, _ started: Int64, _ ended: Int64,
+    _ values: UnsafePointer<CChar>?, _ exceptionType: UnsafePointer<CChar>?, _ exceptionMessage: UnsafePointer<CChar>?
+) {
+    guard let session = sessions[handle] else { return }
+    session.reportWatch(
+        plugin: Int(plugin), watch: UInt32(max(0, watch)), started: started, ended: ended,
+        valuesJSON: values.map { String(cString: $0) } ?? "{}",
+        exceptionType: exceptionType.map { String(cString: $0) } ?? "",
+        exceptionMessage: exceptionMessage.map { String(cString: $0) } ?? "")
+}

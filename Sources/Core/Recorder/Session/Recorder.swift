@@ -59,9 +59,21 @@ final class Recorder {
 
     /// Delivers one event to the bus, unless it belongs to another task than the one recorded.
     @inline(__always)
-    private func send(_ event: inout ts_event) {
-        if let scopeTask, event.task != scopeTask { return }
-        withUnsafeMutablePointer(to: &event) { _ = bus.emit($0) }
+    @discardableResult
+    private func send(_ event: inout ts_event) -> Int64 {
+        if let scopeTask, event.task != scopeTask { return -1 }
+        return withUnsafeMutablePointer(to: &event) { bus.emit($0) }
+    }
+
+    /// Where a watched Python call (plugin ABI 1.1) is being made on the calling thread: the
+    /// innermost traced frame and the seq of its current line. Nil when this recording does not
+    /// take events from this thread or task.
+    func watchContext() -> (state: FrameState?, thread: UInt64)? {
+        guard isActive, acceptsCurrentThread else { return nil }
+        let thread = currentThread()
+        let top = thread.stack.last
+        if let scopeTask, (top?.task ?? tasks.currentTaskID()) != scopeTask { return nil }
+        return (top, UInt64(thread.ident))
     }
 
     /// The asyncio task running now (0 outside a task); see `AsyncioTasks`.
@@ -213,7 +225,7 @@ final class Recorder {
         state.lineStartTick = tick
         if info.hasGlobalStores { rememberGlobalsBefore(line, state: state, frame: frame) }
         var event = baseEvent(TS_EVENT_LINE, state, thread: thread, line: line)
-        send(&event)
+        state.lineSeq = send(&event)
     }
 
     /// The frame returns `value`, or unwinds when `value` is nil.

@@ -89,6 +89,55 @@ final class RecordingSession {
         return hook
     }
 
+    /// Every Python callable the session's plugins watch (plugin ABI 1.1), for the Python side to
+    /// wrap: `[{"plugin": n, "watch": i, "module", "qualname", "reads": [...]}]`.
+    func watchList() -> JSONValue {
+        var list: [JSONValue] = []
+        for (position, plugin) in plugins.enumerated() where plugin.isEnabled {
+            for watch in plugin.watches {
+                list.append(.object([
+                    ("plugin", .int(Int64(position))), ("watch", .int(Int64(watch.index))),
+                    ("module", .string(watch.module)), ("qualname", .string(watch.qualname)),
+                    ("reads", .array(watch.reads.map { .string($0) })),
+                ]))
+            }
+        }
+        return .array(list)
+    }
+
+    /// A watched call finished on the calling thread: builds its `ts_watch_call` (with where it
+    /// was made from) and hands it to the plugin. Ignored once stopped, or when the call belongs
+    /// to a thread or task this recording does not take.
+    func reportWatch(plugin position: Int, watch: UInt32, started: Int64, ended: Int64, valuesJSON: String,
+        exceptionType: String, exceptionMessage: String)
+    {
+        guard !stopped, position >= 0, position < plugins.count, let recorder,
+            let context = recorder.watchContext()
+        else { return }
+        let plugin = plugins[position]
+        let state = context.state
+        var values = valuesJSON
+        var type = exceptionType
+        var message = exceptionMessage
+        values.withUTF8 { valueBytes in
+            type.withUTF8 { typeBytes in
+                message.withUTF8 { messageBytes in
+                    var call = ts_watch_call(
+                        struct_size: UInt32(MemoryLayout<ts_watch_call>.size), watch_index: watch,
+                        started_ts: started - startNanoseconds, ended_ts: ended - startNanoseconds,
+                        values_json: ts_str(ptr: UnsafeRawPointer(valueBytes.baseAddress)?.assumingMemoryBound(to: CChar.self), len: valueBytes.count),
+                        exception_type: ts_str(ptr: UnsafeRawPointer(typeBytes.baseAddress)?.assumingMemoryBound(to: CChar.self), len: typeBytes.count),
+                        exception_message: ts_str(ptr: UnsafeRawPointer(messageBytes.baseAddress)?.assumingMemoryBound(to: CChar.self), len: messageBytes.count),
+                        call_seq: state?.lineSeq ?? -1, frame_id: state?.frameId ?? 0, thread: context.thread,
+                        task: state?.task ?? 0, depth: state?.depth ?? 0, line: state?.lastLine ?? 0,
+                        file: state?.info.file.cString ?? ts_str(ptr: nil, len: 0),
+                        func: state?.info.function.cString ?? ts_str(ptr: nil, len: 0))
+                    withUnsafePointer(to: &call) { bus.watched($0, by: plugin) }
+                }
+            }
+        }
+    }
+
     /// Stops recording and finalises every plugin. Returns the result object for the caller.
     func stop(partial: Bool, reason: String?, extra: JSONValue) -> JSONValue {
         guard !stopped else { return .object([("error", .string("session already stopped"))]) }

@@ -26,6 +26,9 @@ BUILTIN_PLUGINS = {
     "json": "libTraceSnapJSONSink.so",
     "library": "libTraceSnapLibrarySink.so",
     "ndjson": "libTraceSnapNDJSONSink.so",
+    "requests": "libTraceSnapRequestsCapture.so",
+    "urllib": "libTraceSnapUrllibCapture.so",
+    "httpx": "libTraceSnapHttpxCapture.so",
 }
 
 # Kinds of sys.monitoring callbacks the core provides (MonitoringHook.Kind in Swift).
@@ -93,6 +96,11 @@ def core():
     lib.ts_session_event_count.argtypes = [ctypes.c_int64]
     lib.ts_session_stop.restype = ctypes.c_void_p
     lib.ts_session_stop.argtypes = [ctypes.c_int64, ctypes.c_int32, ctypes.c_char_p, ctypes.c_char_p]
+    lib.ts_session_watches.restype = ctypes.c_void_p
+    lib.ts_session_watches.argtypes = [ctypes.c_int64]
+    lib.ts_watch_report.restype = None
+    lib.ts_watch_report.argtypes = [ctypes.c_int64, ctypes.c_int32, ctypes.c_int32, ctypes.c_int64, ctypes.c_int64,
+                                    ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p]
     lib.ts_plugin_probe.restype = ctypes.c_void_p
     lib.ts_plugin_probe.argtypes = [ctypes.c_char_p]
     _core = lib

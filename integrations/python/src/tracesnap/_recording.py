@@ -26,7 +26,11 @@ from typing import Any
 from . import _codeinfo, _native
 
 DEFAULT_REDACT_NAMES = ("password", "token", "secret", "authorization", "api_key")
-DEFAULT_TRANSFORMS = ("annotator", "redactor")
+# Outbound HTTP capture that is on by default, as in the reference (httpx is opt-in). They come
+# first so that their extcall events pass the annotator (parent_seq) and the redactor.
+DEFAULT_CAPTURE = ("requests", "urllib")
+DEFAULT_TRANSFORMS = DEFAULT_CAPTURE + ("annotator", "redactor")
+CAPTURE_PLUGINS = DEFAULT_CAPTURE + ("httpx",)
 
 _MONITORING_TOOL_NAME = "tracesnap"
 
@@ -119,6 +123,7 @@ class NativeSession:
         # requests that the event loop runs on the same thread meanwhile are left out.
         self.task_scope = bool(task_scope)
         self._handle = 0
+        self._watcher = None
         self._hook = None
         self._tool_id = None
         self._previous_trace = None
@@ -167,6 +172,8 @@ class NativeSession:
             options: dict[str, Any] = {}
             if name == "redactor":
                 options = {"names": self.redact_names}
+            elif name in CAPTURE_PLUGINS:
+                options = {"redact_names": self.redact_names}
             elif name == "ndjson":
                 # `--plugin ndjson`: the stream goes next to where the user ran the command
                 stem = "".join(c if c.isalnum() or c in "._-" else "_" for c in self.trace_id) or "trace"
@@ -217,6 +224,7 @@ class NativeSession:
             self._start_settrace(lib, analyzer)
         self._hook = hook
         self._started = True
+        self._install_watches(lib)
         _debug(f"recording {self.trace_id!r} with {hook}")
 
     def _start_monitoring(self, lib, analyzer) -> None:
@@ -252,6 +260,19 @@ class NativeSession:
         if not self.thread_scope:
             threading.settrace(_attach_new_thread)
 
+    def _install_watches(self, lib) -> None:
+        """Wraps the Python callables the plugins watch (outbound HTTP capture, ...)."""
+        try:
+            specs = json.loads(_native.take_string(lib.ts_session_watches(self._handle)) or "[]")
+            if specs:
+                from . import _watch
+
+                self._watcher = _watch.Watcher(specs, _watch.reporter(lib, self._handle))
+                self._watcher.install()
+        except Exception as exc:  # capture is optional; the recording goes on without it
+            self._watcher = None
+            sys.stderr.write(f"tracesnap: warning: outbound call capture is off ({type(exc).__name__}: {exc})\n")
+
     def event_count(self) -> int:
         if not self._handle:
             return 0
@@ -263,6 +284,9 @@ class NativeSession:
             raise RecordingError("no active recording")
         self._stopped = True
         lib = _native.core()
+        if self._watcher is not None:
+            self._watcher.uninstall()
+            self._watcher = None
         if self._tool_id is not None:
             monitoring = sys.monitoring
             monitoring.set_events(self._tool_id, 0)

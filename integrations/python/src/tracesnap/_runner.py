@@ -86,6 +86,17 @@ class RecordRequest:
         self.functions: List[str] = [str(p) for p in (data.get("functions") or [])]
         self.exclude_functions: List[str] = [str(p) for p in (data.get("exclude_functions") or [])]
 
+    def limits(self) -> Dict[str, Any]:
+        """The bounded-recording options that were given (none: an unbounded recording)."""
+        given: Dict[str, Any] = {}
+        if self.max_events:
+            given["max_events"] = self.max_events
+        if self.functions:
+            given["functions"] = self.functions
+        if self.exclude_functions:
+            given["exclude_functions"] = self.exclude_functions
+        return given
+
     @classmethod
     def from_env(cls) -> "RecordRequest":
         raw = os.environ.pop(ENV_REQUEST, None)
@@ -294,9 +305,7 @@ class _Recorder:
                 plugins=request.plugins,
                 sinks=sinks,
                 session=session_extra,
-                max_events=request.max_events,
-                functions=request.functions,
-                exclude_functions=request.exclude_functions,
+                **request.limits(),
             )
         except Exception as exc:
             self.error = f"could not set up the recorder ({type(exc).__name__}: {exc})"
