@@ -21,6 +21,10 @@ public final class EventBus {
     /// Stop delivering after this many events (a `gap` event says how many were left out).
     public let maxEvents: Int64?
     public private(set) var droppedByLimit: Int64 = 0
+    /// The `extcall` events delivered so far, as JSON objects of their members with their `seq`
+    /// (at most `extcallLimit`): a request recording lists its outbound calls in the session.
+    public private(set) var extcalls: [[UInt8]] = []
+    public static let extcallLimit = 1000
     /// The same plugins without reference counting: the arrays above keep them alive for the
     /// bus's life, so the per-event path borrows them instead of retaining each one it visits.
     private let transformRefs: [Unmanaged<LoadedPlugin>]
@@ -67,6 +71,9 @@ public final class EventBus {
         event.pointee.seq = seq
         let type = Int(event.pointee.type)
         if type < typeCounts.count { typeCounts[type] += 1 }
+        if type == Int(TS_EVENT_EXTCALL.rawValue) && extcalls.count < EventBus.extcallLimit {
+            rememberExtcall(event.pointee, seq: seq)
+        }
         for sink in sinkRefs {
             sink._withUnsafeGuaranteedRef { plugin in
                 if plugin.isEnabled { plugin.store(event) }
@@ -80,6 +87,16 @@ public final class EventBus {
     public func watched(_ call: UnsafePointer<ts_watch_call>, by plugin: LoadedPlugin) {
         let position = transforms.firstIndex { $0 === plugin }
         plugin.watched(call, bus: self, nextIndex: position.map { $0 + 1 } ?? transforms.count)
+    }
+
+    private func rememberExtcall(_ event: ts_event, seq: Int64) {
+        var object = Array("{\"seq\":\(seq)".utf8)
+        if event.extra_json.len > 0, let pointer = event.extra_json.ptr {
+            object.append(UInt8(ascii: ","))
+            object.append(contentsOf: UnsafeRawBufferPointer(start: pointer, count: event.extra_json.len))
+        }
+        object.append(UInt8(ascii: "}"))
+        extcalls.append(object)
     }
 
     /// Delivers a `gap` event past the limit, so the trace says events were left out.

@@ -61,6 +61,15 @@ async def async_view():
     return {"doubled": doubled}
 
 
+@app.route("/fetch")
+@traced
+def fetch():
+    import urllib.request
+    with urllib.request.urlopen(request.args["url"]) as response:
+        body = response.read()
+    return {"fetched": len(body)}
+
+
 @app.route("/probe")
 def probe():
     return {"wrapped": hasattr(checkout, "__wrapped__"), "native": "tracesnap._recording" in sys.modules}
@@ -157,3 +166,15 @@ def test_a_recording_failure_never_fails_the_request(app, tmp_path):
     stderr = server.stop()
     assert "tracesnap: checkout: recording could not start" in stderr
     assert "Traceback" not in stderr
+
+
+def test_outbound_calls_appear_in_the_request(app, tmp_path):
+    server = app(TRACESNAP_ENABLED="1")
+    other = app()  # an unrecorded app instance to call out to
+    status, _ = server.get(f"/fetch?url=http://127.0.0.1:{other.port}/checkout")
+    assert status == 200
+    (trace,) = traces_in(tmp_path / "traces")
+    (call,) = [e for e in trace["events"] if e["type"] == "extcall"]
+    assert call["func"] == "fetch" and call["status"] == 200 and call["verb"] == "GET"
+    (outbound,) = trace["session"]["request"]["outbound"]
+    assert outbound["seq"] == call["seq"] and outbound["target"].endswith("/checkout") and outbound["status"] == 200

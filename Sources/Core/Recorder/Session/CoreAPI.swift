@@ -173,3 +173,24 @@ public func ts_watch_report(
         exceptionType: exceptionType.map { String(cString: $0) } ?? "",
         exceptionMessage: exceptionMessage.map { String(cString: $0) } ?? "")
 }
+
+/// The `extcall` events delivered so far (at most 1000), as a malloc'ed JSON array of objects
+/// (`seq` and the event's members); release with `ts_free`.
+@_cdecl("ts_session_extcalls")
+public func ts_session_extcalls(_ handle: Int64) -> UnsafeMutablePointer<CChar>? {
+    guard let session = sessions[handle] else {
+        setLastError("unknown session")
+        return nil
+    }
+    var bytes: [UInt8] = [UInt8(ascii: "[")]
+    for (index, object) in session.bus.extcalls.enumerated() {
+        if index > 0 { bytes.append(UInt8(ascii: ",")) }
+        bytes.append(contentsOf: object)
+    }
+    bytes.append(contentsOf: [UInt8(ascii: "]"), 0])
+    return bytes.withUnsafeBufferPointer { buffer in
+        let copy = malloc(buffer.count)!.assumingMemoryBound(to: CChar.self)
+        memcpy(copy, buffer.baseAddress!, buffer.count)
+        return copy
+    }
+}

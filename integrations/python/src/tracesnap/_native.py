@@ -101,6 +101,8 @@ def core():
     lib.ts_watch_report.restype = None
     lib.ts_watch_report.argtypes = [ctypes.c_int64, ctypes.c_int32, ctypes.c_int32, ctypes.c_int64, ctypes.c_int64,
                                     ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p]
+    lib.ts_session_extcalls.restype = ctypes.c_void_p
+    lib.ts_session_extcalls.argtypes = [ctypes.c_int64]
     lib.ts_plugin_probe.restype = ctypes.c_void_p
     lib.ts_plugin_probe.argtypes = [ctypes.c_char_p]
     _core = lib

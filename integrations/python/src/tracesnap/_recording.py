@@ -273,6 +273,15 @@ class NativeSession:
             self._watcher = None
             sys.stderr.write(f"tracesnap: warning: outbound call capture is off ({type(exc).__name__}: {exc})\n")
 
+    def extcalls(self) -> list:
+        """The outbound calls captured so far (``extcall`` members with their ``seq``)."""
+        if not self._handle or self._stopped:
+            return []
+        try:
+            return json.loads(_native.take_string(_native.core().ts_session_extcalls(self._handle)) or "[]")
+        except Exception:
+            return []
+
     def event_count(self) -> int:
         if not self._handle:
             return 0

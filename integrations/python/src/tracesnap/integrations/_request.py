@@ -153,6 +153,8 @@ class RequestRecording:
             info["duration_ms"] = round((time.perf_counter() - self.started) * 1000, 3)
             if error is not None:
                 info["error"] = f"{type(error).__name__}: {error}"[:500]
+            info["outbound"] = [{key: call.get(key) for key in ("seq", "verb", "target", "status", "duration_ms", "error")}
+                                for call in self.session.extcalls()]
             result = self.session.stop(session={"request": info})
             for sink in result.get("sinks", []):
                 if sink.get("error"):
