@@ -183,3 +183,11 @@ print(late())
 ''')
     assert traced.stdout.decode().splitlines() == ["False False", "200"]
     assert [(c["func"], c["status"]) for c in calls] == [("late", 200)]
+
+
+def test_a_default_capture_can_be_turned_off(tmp_path, server):
+    _, calls, _ = record(tmp_path, f'''
+import urllib.request
+print(urllib.request.urlopen("{server}/ok").status)
+''', plugins=["-urllib"])
+    assert calls == []

@@ -167,7 +167,12 @@ class NativeSession:
     def _plugin_entries(self) -> list:
         entries = []
         requested = [p for p in self.plugins if p]
-        names = list(DEFAULT_TRANSFORMS) + [p for p in requested if isinstance(p, str) and p not in DEFAULT_TRANSFORMS]
+        # "-NAME" turns a default plugin off (`--plugin=-requests`); the annotator and the
+        # redactor stay: they make the trace correct and keep secrets out of it.
+        turned_off = {p[1:] for p in requested if isinstance(p, str) and p.startswith("-")} & set(DEFAULT_CAPTURE)
+        requested = [p for p in requested if not (isinstance(p, str) and p.startswith("-"))]
+        names = [n for n in DEFAULT_TRANSFORMS if n not in turned_off]
+        names += [p for p in requested if isinstance(p, str) and p not in names and p not in turned_off]
         for name in names:
             options: dict[str, Any] = {}
             if name == "redactor":
