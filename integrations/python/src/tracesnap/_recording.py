@@ -53,6 +53,28 @@ def _read_source(path: str) -> str:
             return ""
 
 
+# (path, mtime_ns, size) -> (text, structure): a web app records the same files on every request.
+_FILE_FACTS: dict = {}
+
+
+def _file_facts(path: str):
+    """The file's text and static structure, computed once per version of the file."""
+    try:
+        info = os.stat(path)
+        key = (path, info.st_mtime_ns, info.st_size)
+    except OSError:
+        key = None
+    if key is not None and key in _FILE_FACTS:
+        return _FILE_FACTS[key]
+    text = _read_source(path)
+    facts = (text, _structure_for(path, text))
+    if key is not None:
+        if len(_FILE_FACTS) > 256:
+            _FILE_FACTS.clear()
+        _FILE_FACTS[key] = facts
+    return facts
+
+
 def _structure_for(path: str, source: str) -> list:
     try:
         from ._structure import build_structure
@@ -137,9 +159,7 @@ class NativeSession:
         sources = {}
         structures = {}
         for path in self.source_files:
-            text = _read_source(path)
-            sources[path] = text
-            structures[path] = _structure_for(path, text)
+            sources[path], structures[path] = _file_facts(path)
         primary = sources.get(self.source_files[0], "") if self.source_files else ""
         session = {
             "kind": self.kind,
