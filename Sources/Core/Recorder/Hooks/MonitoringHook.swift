@@ -1,4 +1,5 @@
 import CTraceSnapPython
+import Glibc
 
 /// The `sys.monitoring` hook (PEP 669, CPython 3.12+): native callables registered from Python
 /// with `sys.monitoring.register_callback` (see `tracesnap._recording`). Process-wide, so every
@@ -53,57 +54,79 @@ enum MonitoringHook {
         return value
     }
 
-    /// The recorder and the traced code object for a callback, or nil to ignore it.
+    /// Hands a callback to the recorders: `body` runs for each active recorder that takes events
+    /// from the calling thread and traces the code object (`args[0]`). With one recording this is
+    /// the single-recording path; with several (concurrent web requests) each gets its share.
+    /// Code that no active recorder traces is disabled when `disablesUntraced` (the per-location
+    /// events), never because of a thread or task scope (other threads may run the same code
+    /// unrecorded).
     @inline(__always)
-    private static func resolve(_ args: UnsafePointer<OpaquePointer?>?, _ count: Py_ssize_t) -> (Recorder, CodeInfo)? {
-        guard count >= 1, let args, let code = args[0], let recorder = ActiveRecording.recorder, recorder.isActive,
-            recorder.acceptsCurrentThread
-        else { return nil }
-        return (recorder, recorder.codeInfo(code))
+    private static func dispatch(
+        _ args: UnsafePointer<OpaquePointer?>?, _ count: Py_ssize_t, disablesUntraced: Bool,
+        _ body: (Recorder, CodeInfo) -> Void
+    ) -> PyObjectPointer? {
+        guard count >= 1, let args, let code = args[0] else { return result(disabling: false) }
+        if let recorder = ActiveRecording.recorder {
+            guard recorder.isActive, recorder.acceptsCurrentThread else { return result(disabling: false) }
+            let info = recorder.codeInfo(code)
+            guard info.traced else { return result(disabling: disablesUntraced) }
+            body(recorder, info)
+            return result(disabling: false)
+        }
+        return dispatchToSeveral(code, disablesUntraced: disablesUntraced, body)
+    }
+
+    private static func dispatchToSeveral(
+        _ code: PyObjectPointer, disablesUntraced: Bool, _ body: (Recorder, CodeInfo) -> Void
+    ) -> PyObjectPointer? {
+        let recorders = ActiveRecording.all
+        var traced = false
+        for recorder in recorders where recorder.isActive {
+            let info = recorder.codeInfo(code)
+            guard info.traced else { continue }
+            traced = true
+            if recorder.acceptsCurrentThread { body(recorder, info) }
+        }
+        return result(disabling: disablesUntraced && !traced && !recorders.isEmpty)
     }
 
     private static let onPyStart: TSPyFastCFunction = { _, args, count in
-        guard let (recorder, info) = resolve(args, count) else { return result(disabling: false) }
-        guard info.traced else { return result(disabling: true) }
-        recorder.onStart(info: info, frame: PyEval_GetFrame())
-        return result(disabling: false)
+        dispatch(args, count, disablesUntraced: true) { recorder, info in
+            recorder.onStart(info: info, frame: PyEval_GetFrame())
+        }
     }
 
     private static let onPyResume: TSPyFastCFunction = { _, args, count in
-        guard let (recorder, info) = resolve(args, count) else { return result(disabling: false) }
-        guard info.traced else { return result(disabling: true) }
-        recorder.onResume(info: info, frame: PyEval_GetFrame())
-        return result(disabling: false)
+        dispatch(args, count, disablesUntraced: true) { recorder, info in
+            recorder.onResume(info: info, frame: PyEval_GetFrame())
+        }
     }
 
     /// PY_THROW cannot be disabled (CPython would print an error and drop the callback), so
     /// untraced code just returns None here.
     private static let onPyThrow: TSPyFastCFunction = { _, args, count in
-        guard let (recorder, info) = resolve(args, count), info.traced else { return result(disabling: false) }
-        recorder.onResume(info: info, frame: PyEval_GetFrame())
-        return result(disabling: false)
+        dispatch(args, count, disablesUntraced: false) { recorder, info in
+            recorder.onResume(info: info, frame: PyEval_GetFrame())
+        }
     }
 
     private static let onPyReturn: TSPyFastCFunction = { _, args, count in
-        guard let (recorder, info) = resolve(args, count) else { return result(disabling: false) }
-        guard info.traced else { return result(disabling: true) }
-        recorder.onReturn(info: info, frame: nil, value: count >= 3 ? args![2] : nil, unwinding: false)
-        return result(disabling: false)
+        dispatch(args, count, disablesUntraced: true) { recorder, info in
+            recorder.onReturn(info: info, frame: nil, value: count >= 3 ? args![2] : nil, unwinding: false)
+        }
     }
 
     private static let onPyYield: TSPyFastCFunction = { _, args, count in
-        guard let (recorder, info) = resolve(args, count) else { return result(disabling: false) }
-        guard info.traced else { return result(disabling: true) }
-        recorder.onYield(info: info, frame: PyEval_GetFrame(), value: count >= 3 ? args![2] : nil)
-        return result(disabling: false)
+        dispatch(args, count, disablesUntraced: true) { recorder, info in
+            recorder.onYield(info: info, frame: PyEval_GetFrame(), value: count >= 3 ? args![2] : nil)
+        }
     }
 
     private static let onLine: TSPyFastCFunction = { _, args, count in
-        guard let (recorder, info) = resolve(args, count) else { return result(disabling: false) }
-        guard info.traced else { return result(disabling: true) }
-        let line = count >= 2 ? Int32(clamping: Py.int(args![1]) ?? 0) : 0
-        recorder.onLine(info: info, frame: nil, line: line)
-        return result(disabling: false)
+        dispatch(args, count, disablesUntraced: true) { recorder, info in
+            let line = count >= 2 ? Int32(clamping: Py.int(args![1]) ?? 0) : 0
+            recorder.onLine(info: info, frame: nil, line: line)
+        }
     }
 
     /// StopIteration/StopAsyncIteration inside generators and coroutines is how iteration and
@@ -116,32 +139,27 @@ enum MonitoringHook {
     }
 
     private static let onRaise: TSPyFastCFunction = { _, args, count in
-        guard let (recorder, info) = resolve(args, count), info.traced, count >= 3, let exception = args![2],
-            !isIterationEnd(exception, in: info)
-        else {
-            return result(disabling: false)
+        guard count >= 3, let args, let exception = args[2] else { return result(disabling: false) }
+        return dispatch(args, count, disablesUntraced: false) { recorder, info in
+            if !isIterationEnd(exception, in: info) {
+                recorder.onException(info: info, frame: nil, exception: exception, line: nil)
+            }
         }
-        recorder.onException(info: info, frame: nil, exception: exception, line: nil)
-        return result(disabling: false)
     }
 
     private static let onExceptionHandled: TSPyFastCFunction = { _, args, count in
-        guard let (recorder, info) = resolve(args, count), info.traced, count >= 3, let exception = args![2],
-            !isIterationEnd(exception, in: info)
-        else {
-            return result(disabling: false)
+        guard count >= 3, let args, let exception = args[2] else { return result(disabling: false) }
+        return dispatch(args, count, disablesUntraced: false) { recorder, info in
+            if !isIterationEnd(exception, in: info) {
+                recorder.onExceptionHandled(info: info, frame: nil, exception: exception)
+            }
         }
-        recorder.onExceptionHandled(info: info, frame: nil, exception: exception)
-        return result(disabling: false)
     }
 
     private static let onPyUnwind: TSPyFastCFunction = { _, args, count in
-        guard let (recorder, info) = resolve(args, count), info.traced, count >= 3, let exception = args![2] else {
-            return result(disabling: false)
+        guard count >= 3, let args, let exception = args[2] else { return result(disabling: false) }
+        return dispatch(args, count, disablesUntraced: false) { recorder, info in
+            recorder.onUnwind(info: info, frame: nil, exception: exception)
         }
-        recorder.onUnwind(info: info, frame: nil, exception: exception)
-        return result(disabling: false)
     }
 }
-
-import Glibc

@@ -23,20 +23,46 @@ enum SetTraceHook {
 
     static let callback: Py_tracefunc = { _, frame, what, arg in
         guard let frame else { return 0 }
-        guard let recorder = ActiveRecording.recorder, recorder.isActive, recorder.acceptsCurrentThread else {
-            PyEval_SetTrace(nil, nil)
-            return 0
-        }
-        guard let code = PyFrame_GetCode(frame) else { return 0 }
-        let info = recorder.codeInfo(code)
-        Py_DecRef(code)
-        guard info.traced else {
-            if what == TS_PyTrace_CALL {
-                _ = PyObject_SetAttrString(frame, "f_trace_lines", TSPy_False())
-                PyErr_Clear()
+        if let recorder = ActiveRecording.recorder {
+            // One recording (the common case): exactly the single-recording path.
+            guard recorder.isActive, recorder.acceptsCurrentThread else {
+                PyEval_SetTrace(nil, nil)
+                return 0
+            }
+            if !deliver(to: recorder, frame: frame, what: what, arg: arg) && what == TS_PyTrace_CALL {
+                stopLineEvents(frame)
             }
             return 0
         }
+        // None, or several (concurrent web requests): every recorder that takes this thread.
+        var accepted = false
+        var traced = false
+        for recorder in ActiveRecording.all where recorder.isActive && recorder.acceptsCurrentThread {
+            accepted = true
+            if deliver(to: recorder, frame: frame, what: what, arg: arg) { traced = true }
+        }
+        if !accepted {
+            PyEval_SetTrace(nil, nil)
+        } else if !traced && what == TS_PyTrace_CALL {
+            stopLineEvents(frame)
+        }
+        return 0
+    }
+
+    /// Untraced frames stop producing line callbacks.
+    private static func stopLineEvents(_ frame: OpaquePointer) {
+        _ = PyObject_SetAttrString(frame, "f_trace_lines", TSPy_False())
+        PyErr_Clear()
+    }
+
+    /// Hands one trace callback to `recorder`. Returns false when `recorder` does not trace the
+    /// frame's code.
+    @inline(__always)
+    private static func deliver(to recorder: Recorder, frame: OpaquePointer, what: Int32, arg: OpaquePointer?) -> Bool {
+        guard let code = PyFrame_GetCode(frame) else { return true }
+        let info = recorder.codeInfo(code)
+        Py_DecRef(code)
+        guard info.traced else { return false }
         let framePointer = frame
         switch what {
         case TS_PyTrace_CALL:
@@ -44,7 +70,10 @@ enum SetTraceHook {
         case TS_PyTrace_LINE:
             recorder.onLine(info: info, frame: framePointer, line: PyFrame_GetLineNumber(frame))
         case TS_PyTrace_RETURN:
-            if arg == nil || (PythonRuntime.shared.hasMonitoring && arg == Py.none && isUnwinding(frame)) {
+            if arg == nil
+                || (PythonRuntime.shared.hasMonitoring && arg == Py.none
+                    && recorder.hasPendingException(frame: frame))
+            {
                 recorder.onReturn(info: info, frame: framePointer, value: nil, unwinding: true)
             } else if info.isResumable && isSuspension(framePointer, info: info) {
                 recorder.onYield(info: info, frame: framePointer, value: arg)
@@ -53,7 +82,7 @@ enum SetTraceHook {
             }
         case TS_PyTrace_EXCEPTION:
             if let arg, let value = PyTuple_GetItem(arg, 1) {
-                if isLoopExhaustion(arg) { return 0 }
+                if isLoopExhaustion(arg) { return true }
                 recorder.onException(info: info, frame: framePointer, exception: value, line: nil)
             } else {
                 PyErr_Clear()
@@ -61,7 +90,7 @@ enum SetTraceHook {
         default:
             break
         }
-        return 0
+        return true
     }
 
     /// 3.9 reports the StopIteration that ends a `for` loop over a generator as an exception in
@@ -77,12 +106,8 @@ enum SetTraceHook {
         return text == "StopIteration" || text == "StopAsyncIteration"
     }
 
-    /// 3.12's PyEval_SetTrace passes None (not NULL) for a return caused by an exception; the
-    /// frame's pending exception tells them apart.
-    private static func isUnwinding(_ frame: OpaquePointer) -> Bool {
-        guard let recorder = ActiveRecording.recorder else { return false }
-        return recorder.hasPendingException(frame: frame)
-    }
+    // 3.12's PyEval_SetTrace passes None (not NULL) for a return caused by an exception; the
+    // frame's pending exception tells them apart (see `deliver`).
 
     /// Whether the frame stopped at a yield (so this "return" is a suspension).
     private static func isSuspension(_ frame: OpaquePointer, info: CodeInfo) -> Bool {

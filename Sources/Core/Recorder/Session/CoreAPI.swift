@@ -74,7 +74,8 @@ public func ts_session_start(_ handle: Int64, _ analyzer: OpaquePointer?, _ disa
         setLastError("unknown session")
         return 0
     }
-    if let active = ActiveRecording.recorder, active.isActive {
+    // Scoped recordings (web requests) run side by side; two whole-process ones cannot.
+    if !session.isScoped, ActiveRecording.unscoped != nil {
         setLastError("another recording is already active in this process")
         return 0
     }
@@ -86,7 +87,7 @@ public func ts_session_start(_ handle: Int64, _ analyzer: OpaquePointer?, _ disa
 /// Installs the settrace hook on the calling thread (for threads started during a recording).
 @_cdecl("ts_attach_thread")
 public func ts_attach_thread() -> Int32 {
-    guard let recorder = ActiveRecording.recorder, recorder.isActive else { return 0 }
+    guard ActiveRecording.unscoped != nil else { return 0 }
     SetTraceHook.install()
     return 1
 }

@@ -24,6 +24,9 @@ final class RecordingSession {
     private let threadScoped: Bool
     /// Record only the asyncio task that starts the session (`"task_scope": true`: an async view).
     private let taskScoped: Bool
+    /// Whether this recording covers one thread (or task) only; such recordings can run side by
+    /// side (see `ActiveRecording`).
+    var isScoped: Bool { threadScoped }
 
     init(configuration: JSONValue) throws {
         traceID = configuration["trace_id"]?.stringValue ?? "trace"
@@ -70,7 +73,7 @@ final class RecordingSession {
             if task != 0 { recorder.scopeTask = task }
         }
         self.recorder = recorder
-        ActiveRecording.recorder = recorder
+        ActiveRecording.add(recorder)
         let runtime = PythonRuntime.shared
         if mode == 2 || (mode == 0 && runtime.hasMonitoring && disable != nil) {
             if let disable {
@@ -142,9 +145,10 @@ final class RecordingSession {
     func stop(partial: Bool, reason: String?, extra: JSONValue) -> JSONValue {
         guard !stopped else { return .object([("error", .string("session already stopped"))]) }
         stopped = true
-        if hook == "settrace" { SetTraceHook.uninstall() }
+        // Another recording may still need this thread's hook (two async requests on one loop).
+        if hook == "settrace" && !ActiveRecording.anyAcceptsCurrentThread(except: recorder) { SetTraceHook.uninstall() }
         recorder?.stop()
-        if ActiveRecording.recorder === recorder { ActiveRecording.recorder = nil }
+        if let recorder { ActiveRecording.remove(recorder) }
         bus.emitLimitGap(now: MonotonicClock.nanoseconds() - startNanoseconds)
 
         var isPartial = partial

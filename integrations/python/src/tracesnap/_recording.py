@@ -23,7 +23,7 @@ import threading
 import tokenize
 from typing import Any
 
-from . import _codeinfo, _native
+from . import _codeinfo, _native, _sharedhooks
 
 DEFAULT_REDACT_NAMES = ("password", "token", "secret", "authorization", "api_key")
 # Outbound HTTP capture that is on by default, as in the reference (httpx is opt-in). They come
@@ -31,8 +31,6 @@ DEFAULT_REDACT_NAMES = ("password", "token", "secret", "authorization", "api_key
 DEFAULT_CAPTURE = ("requests", "urllib")
 DEFAULT_TRANSFORMS = DEFAULT_CAPTURE + ("annotator", "redactor")
 CAPTURE_PLUGINS = DEFAULT_CAPTURE + ("httpx",)
-
-_MONITORING_TOOL_NAME = "tracesnap"
 
 
 def _debug(message: str) -> None:
@@ -254,33 +252,25 @@ class NativeSession:
 
     def _start_monitoring(self, lib, analyzer) -> None:
         monitoring = sys.monitoring
-        tool_id = None
-        for candidate in (monitoring.PROFILER_ID, 3, 4, 5, monitoring.OPTIMIZER_ID):
-            if monitoring.get_tool(candidate) is None:
-                tool_id = candidate
-                break
-        if tool_id is None:
+        if not _sharedhooks.acquire_monitoring(lib, _native.MONITORING_KINDS):
             _debug("every sys.monitoring tool id is taken; using PyEval_SetTrace [no-sysmon-tool]")
             self._start_settrace(lib, analyzer)
             self._hook = "settrace"
             return
         if not lib.ts_session_start(self._handle, analyzer, monitoring.DISABLE, 2):
+            _sharedhooks.release_monitoring(_native.MONITORING_KINDS)
             raise RecordingError(_native.last_error())
-        monitoring.use_tool_id(tool_id, _MONITORING_TOOL_NAME)
-        events = monitoring.events
-        mask = 0
-        for index, name in enumerate(_native.MONITORING_KINDS):
-            event = getattr(events, name)
-            monitoring.register_callback(tool_id, event, lib.ts_monitoring_callable(index))
-            mask |= event
-        monitoring.restart_events()
-        monitoring.set_events(tool_id, mask)
-        self._tool_id = tool_id
+        self._tool_id = True
+        _sharedhooks.enable_for((tuple(self.source_files), tuple(self.functions), tuple(self.exclude_functions)))
 
     def _start_settrace(self, lib, analyzer) -> None:
         self._previous_trace = sys.gettrace()
         self._previous_thread_trace = _get_thread_trace()
+        if self.thread_scope:
+            _sharedhooks.enter_thread()
         if not lib.ts_session_start(self._handle, analyzer, None, 1):
+            if self.thread_scope:
+                _sharedhooks.leave_thread()
             raise RecordingError(_native.last_error())
         if not self.thread_scope:
             threading.settrace(_attach_new_thread)
@@ -322,20 +312,18 @@ class NativeSession:
             self._watcher.uninstall()
             self._watcher = None
         if self._tool_id is not None:
-            monitoring = sys.monitoring
-            monitoring.set_events(self._tool_id, 0)
-            for name in _native.MONITORING_KINDS:
-                monitoring.register_callback(self._tool_id, getattr(monitoring.events, name), None)
-            monitoring.free_tool_id(self._tool_id)
+            _sharedhooks.release_monitoring(_native.MONITORING_KINDS)
             self._tool_id = None
         extra = json.dumps(session or {}, default=repr).encode("utf-8")
         reason = partial_reason.encode("utf-8") if partial_reason else None
         result_pointer = lib.ts_session_stop(self._handle, 1 if partial else 0, reason, extra)
         if self._hook == "settrace":
-            if not self.thread_scope:
+            if self.thread_scope:
+                _sharedhooks.leave_thread()
+            else:
                 threading.settrace(self._previous_thread_trace)
-            if self._previous_trace is not None:
-                sys.settrace(self._previous_trace)
+                if self._previous_trace is not None:
+                    sys.settrace(self._previous_trace)
         text = _native.take_string(result_pointer)
         if not text:
             raise RecordingError(_native.last_error())

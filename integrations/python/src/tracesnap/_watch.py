@@ -85,7 +85,7 @@ def read_path(path: str, args: tuple, kwargs: dict, result: Any, exception: Any)
 # -- wrapping ------------------------------------------------------------------------------------
 
 class _Watch:
-    """One watched callable: where it is, its reads, and how to report it."""
+    """One watched callable of one recording: where it is, its reads, and how to report it."""
 
     def __init__(self, spec: Dict[str, Any], report) -> None:
         self.plugin = int(spec["plugin"])
@@ -94,11 +94,7 @@ class _Watch:
         self.qualname = str(spec["qualname"])
         self.reads = [str(r) for r in spec.get("reads", [])]
         self.report = report
-        self.active = contextvars.ContextVar(f"tracesnap_watch_{self.plugin}_{self.index}", default=False)
-        self.owner: Any = None
-        self.attribute = ""
-        self.original: Any = None
-        self.wrapper: Any = None
+        self.slot: Optional[_Slot] = None
 
     def _finish(self, started: int, args: tuple, kwargs: dict, result: Any, exception: Any) -> None:
         try:
@@ -107,48 +103,9 @@ class _Watch:
         except Exception:
             pass
 
-    def make_wrapper(self, original: Any) -> Any:
-        watch = self
-        if inspect.iscoroutinefunction(original):
-            @functools.wraps(original)
-            async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
-                if watch.active.get():
-                    return await original(*args, **kwargs)
-                token = watch.active.set(True)
-                started = time.monotonic_ns()
-                try:
-                    result = await original(*args, **kwargs)
-                except BaseException as exc:
-                    watch.active.reset(token)
-                    watch._finish(started, args, kwargs, None, exc)
-                    raise
-                watch.active.reset(token)
-                watch._finish(started, args, kwargs, result, None)
-                return result
-
-            return async_wrapper
-
-        @functools.wraps(original)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            if watch.active.get():
-                return original(*args, **kwargs)
-            token = watch.active.set(True)
-            started = time.monotonic_ns()
-            try:
-                result = original(*args, **kwargs)
-            except BaseException as exc:
-                watch.active.reset(token)
-                watch._finish(started, args, kwargs, None, exc)
-                raise
-            watch.active.reset(token)
-            watch._finish(started, args, kwargs, result, None)
-            return result
-
-        return wrapper
-
     def install(self, module: Any) -> bool:
-        """Wraps the callable in ``module``; False when it is not there."""
-        if self.wrapper is not None:
+        """Wraps the callable in ``module`` (or joins its wrapper); False when it is not there."""
+        if self.slot is not None:
             return True
         owner = module
         parts = self.qualname.split(".")
@@ -157,25 +114,110 @@ class _Watch:
             if owner is None:
                 return False
         attribute = parts[-1]
-        namespace = getattr(owner, "__dict__", {})
-        original = namespace.get(attribute, None) if isinstance(owner, type) else getattr(owner, attribute, None)
-        if original is None or not callable(original):
-            return False
-        self.owner, self.attribute, self.original = owner, attribute, original
-        self.wrapper = self.make_wrapper(original)
-        setattr(owner, attribute, self.wrapper)
+        with _SLOTS_LOCK:
+            current = _current(owner, attribute)
+            if current is None or not callable(current):
+                return False
+            key = (id(owner), attribute)
+            slot = _SLOTS.get(key)
+            if slot is None or slot.wrapper is not current:
+                slot = _Slot(owner, attribute, current)
+                _SLOTS[key] = slot
+                setattr(owner, attribute, slot.wrapper)
+            slot.watches.append(self)
+            self.slot = slot
         return True
 
     def uninstall(self) -> None:
-        if self.wrapper is None:
+        slot = self.slot
+        if slot is None:
             return
-        try:
-            current = self.owner.__dict__.get(self.attribute) if isinstance(self.owner, type) else getattr(self.owner, self.attribute, None)
-            if current is self.wrapper:
-                setattr(self.owner, self.attribute, self.original)
-        except Exception:
-            pass
-        self.wrapper = None
+        self.slot = None
+        with _SLOTS_LOCK:
+            try:
+                slot.watches.remove(self)
+            except ValueError:
+                pass
+            if slot.watches:
+                return
+            key = (id(slot.owner), slot.attribute)
+            if _SLOTS.get(key) is slot:
+                del _SLOTS[key]
+            try:
+                if _current(slot.owner, slot.attribute) is slot.wrapper:
+                    setattr(slot.owner, slot.attribute, slot.original)
+            except Exception:
+                pass
+
+
+def _current(owner: Any, attribute: str) -> Any:
+    """What ``owner.attribute`` is now (a class's own attribute, not an inherited one)."""
+    if isinstance(owner, type):
+        return owner.__dict__.get(attribute, None)
+    return getattr(owner, attribute, None)
+
+
+class _Slot:
+    """One wrapped callable, shared by every recording that watches it at the same time
+    (concurrent web requests): a call is reported to each of them, and the core keeps it only
+    in the recording that the calling thread or task belongs to. The original comes back when
+    the last recording stops."""
+
+    def __init__(self, owner: Any, attribute: str, original: Any) -> None:
+        self.owner = owner
+        self.attribute = attribute
+        self.original = original
+        self.watches: List[_Watch] = []
+        self.active = contextvars.ContextVar(f"tracesnap_watch_{id(self)}", default=False)
+        self.wrapper = self.make_wrapper(original)
+
+    def _finish(self, started: int, args: tuple, kwargs: dict, result: Any, exception: Any) -> None:
+        for watch in list(self.watches):
+            watch._finish(started, args, kwargs, result, exception)
+
+    def make_wrapper(self, original: Any) -> Any:
+        slot = self
+        if inspect.iscoroutinefunction(original):
+            @functools.wraps(original)
+            async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+                if slot.active.get():
+                    return await original(*args, **kwargs)
+                token = slot.active.set(True)
+                started = time.monotonic_ns()
+                try:
+                    result = await original(*args, **kwargs)
+                except BaseException as exc:
+                    slot.active.reset(token)
+                    slot._finish(started, args, kwargs, None, exc)
+                    raise
+                slot.active.reset(token)
+                slot._finish(started, args, kwargs, result, None)
+                return result
+
+            return async_wrapper
+
+        @functools.wraps(original)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if slot.active.get():
+                return original(*args, **kwargs)
+            token = slot.active.set(True)
+            started = time.monotonic_ns()
+            try:
+                result = original(*args, **kwargs)
+            except BaseException as exc:
+                slot.active.reset(token)
+                slot._finish(started, args, kwargs, None, exc)
+                raise
+            slot.active.reset(token)
+            slot._finish(started, args, kwargs, result, None)
+            return result
+
+        return wrapper
+
+
+# (id(owner), attribute) -> the slot wrapped there now.
+_SLOTS: Dict[Any, _Slot] = {}
+_SLOTS_LOCK = threading.RLock()
 
 
 class _AfterImport:
@@ -188,8 +230,8 @@ class _AfterImport:
         if fullname not in self.watcher.pending:
             return None
         for finder in sys.meta_path:
-            if finder is self or not hasattr(finder, "find_spec"):
-                continue
+            if isinstance(finder, _AfterImport) or not hasattr(finder, "find_spec"):
+                continue  # (another recording's finder: one of them wraps, every watcher hears)
             try:
                 spec = finder.find_spec(fullname, path, target)
             except Exception:
@@ -220,7 +262,8 @@ class _LoaderThenWatch:
         except Exception:
             pass
         self.loader.exec_module(module)
-        self.watcher.module_loaded(module.__name__, module)
+        for watcher in list(_WATCHERS):  # every recording that waits for this module
+            watcher.module_loaded(module.__name__, module)
 
     def __getattr__(self, name):  # get_resource_reader, is_package, ...
         return getattr(self.loader, name)
@@ -236,6 +279,7 @@ class Watcher:
         self.lock = threading.Lock()
 
     def install(self) -> None:
+        _WATCHERS.append(self)
         for watch in self.watches:
             module = sys.modules.get(watch.module)
             if module is not None and watch.install(module):
@@ -255,6 +299,10 @@ class Watcher:
                 pass
 
     def uninstall(self) -> None:
+        try:
+            _WATCHERS.remove(self)
+        except ValueError:
+            pass
         if self.finder is not None:
             try:
                 sys.meta_path.remove(self.finder)
@@ -264,6 +312,10 @@ class Watcher:
         for watch in self.watches:
             watch.uninstall()
         self.pending.clear()
+
+
+# The watchers of the recordings active now.
+_WATCHERS: List[Watcher] = []
 
 
 def reporter(lib, handle: int):

@@ -9,13 +9,14 @@ project of the view's file). ``session.request`` holds the method, path, route, 
 status, the duration and the outbound calls.
 
 A shim never raises into the application: a recording that cannot start or stop is reported once
-on stderr (``tracesnap: …``) and the request is served as if tracesnap were not there. One request
-is recorded at a time per process; a request that arrives while another is being recorded is
-served unrecorded (with a notice).
+on stderr (``tracesnap: …``) and the request is served as if tracesnap were not there. Concurrent
+requests are recorded side by side, each into its own trace (the core routes every event to the
+recording of its thread or task; see ``ActiveRecording`` and docs/architecture.md).
 """
 
 from __future__ import annotations
 
+import contextvars
 import inspect
 import itertools
 import os
@@ -27,8 +28,22 @@ from typing import Any, Callable, Dict, List, Optional
 ENV_ENABLED = "TRACESNAP_ENABLED"
 _KEYS = ("output_dir", "source_files", "redact_names", "trace_id_prefix", "library", "project")
 _counter = itertools.count(1)
-_lock = threading.Lock()
-_busy = False
+# Where the request recording of this context runs: (thread ident, asyncio task id). A traced
+# function called inside a recorded request on the same thread and task is part of that trace;
+# one that runs in a task of its own (asyncio.gather) gets its own trace.
+_RECORDING_HERE: "contextvars.ContextVar[Optional[tuple]]" = contextvars.ContextVar(
+    "tracesnap_request_recording", default=None)
+
+
+def _where() -> tuple:
+    task = None
+    try:
+        import asyncio
+
+        task = asyncio.current_task()
+    except RuntimeError:  # no running event loop
+        pass
+    return (threading.get_ident(), id(task) if task is not None else 0)
 
 
 def enabled() -> bool:
@@ -98,24 +113,21 @@ class RequestRecording:
         self.started = 0.0
         self.trace_id = ""
         self.path = ""
+        self._token = None
 
     def begin(self) -> bool:
-        global _busy
         if not enabled():
             return False
-        with _lock:
-            if _busy:
-                note(f"{self.view.__qualname__}: not recorded (another request is being recorded in this process)")
-                return False
-            _busy = True
         try:
+            here = _where()
+            if _RECORDING_HERE.get() == here:
+                return False  # already recorded as part of the enclosing request
             self._start()
+            self._token = _RECORDING_HERE.set(here)
             return True
         except Exception as exc:
             note(f"{self.view.__qualname__}: recording could not start ({type(exc).__name__}: {exc}); request served unrecorded")
             self.session = None
-            with _lock:
-                _busy = False
             return False
 
     def _start(self) -> None:
@@ -144,7 +156,6 @@ class RequestRecording:
         self.session.start()
 
     def end(self, request: Dict[str, Any], status: int, error: Optional[BaseException] = None) -> None:
-        global _busy
         if self.session is None:
             return
         try:
@@ -163,8 +174,12 @@ class RequestRecording:
             note(f"{self.view.__qualname__}: recording could not be saved ({type(exc).__name__}: {exc})")
         finally:
             self.session = None
-            with _lock:
-                _busy = False
+            if self._token is not None:
+                try:
+                    _RECORDING_HERE.reset(self._token)
+                except (ValueError, RuntimeError):  # ended in another context
+                    pass
+                self._token = None
 
 
 def status_of_exception(exc: BaseException) -> int:
