@@ -1,5 +1,6 @@
 """The Flask integration against a real Flask app served by werkzeug on 127.0.0.1."""
 
+import concurrent.futures
 import textwrap
 
 import pytest
@@ -12,6 +13,7 @@ pytestmark = needs_native
 
 APP = '''
 import sys
+import threading
 from flask import Flask, abort, request
 from tracesnap.integrations.flask import traced
 
@@ -68,6 +70,25 @@ def fetch():
     with urllib.request.urlopen(request.args["url"]) as response:
         body = response.read()
     return {"fetched": len(body)}
+
+
+BARRIER = threading.Barrier(8)
+
+
+def tally(n):
+    seen = []
+    for step in range(3):
+        seen = seen + [n * 10 + step]
+    return seen
+
+
+@app.route("/together/<int:n>")
+@traced
+def together(n):
+    first = tally(n)
+    BARRIER.wait(timeout=30)  # all eight requests are in flight at once
+    second = tally(n + 100)
+    return {"n": n, "last": second[-1], "first": first[-1]}
 
 
 @app.route("/probe")
@@ -178,3 +199,36 @@ def test_outbound_calls_appear_in_the_request(app, tmp_path):
     assert call["func"] == "fetch" and call["status"] == 200 and call["verb"] == "GET"
     (outbound,) = trace["session"]["request"]["outbound"]
     assert outbound["seq"] == call["seq"] and outbound["target"].endswith("/checkout") and outbound["status"] == 200
+
+
+def test_eight_concurrent_requests_give_eight_complete_separate_traces(app, tmp_path):
+    server = app(TRACESNAP_ENABLED="1")
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda n: server.get(f"/together/{n}"), range(8)))
+    assert [status for status, _ in answers] == [200] * 8
+    traces = traces_in(tmp_path / "traces")
+    assert len(traces) == 8 and len({t["trace_id"] for t in traces}) == 8
+    by_n = {}
+    for trace in traces:
+        events = trace["events"]
+        assert [e["seq"] for e in events] == list(range(len(events)))
+        assert trace["session"]["partial"] is False
+        calls = [e for e in events if e["type"] == "call"]
+        returns = [e for e in events if e["type"] == "return"]
+        assert [c["func"] for c in calls] == ["together", "tally", "tally"]
+        assert [r["func"] for r in returns] == ["tally", "tally", "together"]
+        n = int(calls[0]["args"]["n"]["repr"])
+        assert {c["frame_id"] for c in calls} | {r["frame_id"] for r in returns} == {c["frame_id"] for c in calls}
+        # no cross-talk: every value seen belongs to this request
+        assert [c["args"]["n"]["repr"] for c in calls[1:]] == [str(n), str(n + 100)]
+        steps = {e["value"]["repr"] for e in events if e["type"] == "assign" and e["var"] == "step"}
+        assert steps == {"0", "1", "2"}
+        tallies = [int(r["value"]["repr"].strip("[]").split(", ")[-1]) for r in returns if r["func"] == "tally"]
+        assert tallies == [n * 10 + 2, (n + 100) * 10 + 2]
+        request = trace["session"]["request"]
+        assert request["path"] == f"/together/{n}" and request["status"] == 200 and request["route"] == "/together/<int:n>"
+        by_n[n] = trace
+    assert sorted(by_n) == list(range(8))
+    entries = library_entries(tmp_path / "home")
+    assert len(entries) == 8 and {e["kind"] for e in entries} == {"request"}
+    assert {e["trace_id"] for e in entries} == {t["trace_id"] for t in traces}

@@ -76,18 +76,26 @@ enum MonitoringHook {
         return dispatchToSeveral(code, disablesUntraced: disablesUntraced, body)
     }
 
+    /// Only the recorders of the calling thread are asked to analyze a new code object: a
+    /// recorder is never entered from a thread it does not record (the analyzer runs Python,
+    /// which can switch threads). The others are only looked up in their caches; a code object
+    /// one of them has not seen yet is not disabled.
     private static func dispatchToSeveral(
         _ code: PyObjectPointer, disablesUntraced: Bool, _ body: (Recorder, CodeInfo) -> Void
     ) -> PyObjectPointer? {
         let recorders = ActiveRecording.all
-        var traced = false
+        var mayBeTraced = recorders.isEmpty
         for recorder in recorders where recorder.isActive {
-            let info = recorder.codeInfo(code)
-            guard info.traced else { continue }
-            traced = true
-            if recorder.acceptsCurrentThread { body(recorder, info) }
+            if recorder.acceptsCurrentThread {
+                let info = recorder.codeInfo(code)
+                guard info.traced else { continue }
+                mayBeTraced = true
+                body(recorder, info)
+            } else if recorder.cachedCodeInfo(code)?.traced ?? true {
+                mayBeTraced = true
+            }
         }
-        return result(disabling: disablesUntraced && !traced && !recorders.isEmpty)
+        return result(disabling: disablesUntraced && !mayBeTraced)
     }
 
     private static let onPyStart: TSPyFastCFunction = { _, args, count in

@@ -109,6 +109,12 @@ final class Recorder {
         return info
     }
 
+    /// The cached facts about `code`, or nil when it has not been analyzed yet (changes nothing,
+    /// calls no Python: safe from any thread).
+    func cachedCodeInfo(_ code: PyObjectPointer) -> CodeInfo? {
+        codes[UnsafeRawPointer(code)]
+    }
+
     private func analyze(_ code: PyObjectPointer, key: UnsafeRawPointer) -> CodeInfo {
         var guardState = PendingErrorGuard()
         defer { guardState.restore() }
