@@ -119,4 +119,13 @@ struct TraceInput {
         let trailing = scanner.members.filter { $0.0 != "session" && !(sentKeys ?? []).contains($0.0) }
         return Ending(members: trailing, session: session, eventCount: count, partialReason: reason)
     }
+
+    /// The whole trace as one JSON document in memory (for `export --html`, which inlines it).
+    func documentBytes() throws -> [UInt8] {
+        var bytes: [UInt8] = []
+        let encoder = JSONDocumentEncoder { bytes.append(contentsOf: $0) }
+        let ending = try read(header: { try encoder.begin(members: $0) }, event: { try encoder.write($0) })
+        try encoder.finish(members: ending.members, session: ending.session)
+        return bytes
+    }
 }

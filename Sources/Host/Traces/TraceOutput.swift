@@ -52,6 +52,9 @@ final class JSONDocumentEncoder {
         try flush()
     }
 
+    /// Hands on whatever is encoded so far.
+    func flushPending() throws { try flush() }
+
     private func flush() throws {
         guard writer.count > 0 else { return }
         try emit(writer.bytes)

@@ -5,8 +5,10 @@ import TraceSnapSQLiteTrace
 
 /// The SQLite sink (`sqlite`): stores the trace in the compact, indexed SQLite form
 /// (docs/trace-format.md) that `tracesnap view` pages through without loading it whole.
-/// Options: `path` (the file to write), or `library` (an object with the library sink's options:
-/// the trace is then filed in the library as `traces/<id>.sqlite`). Both may be given.
+/// Options: `path` (the file to write), and/or `library` (an object with the library sink's
+/// options: the trace is then filed in the library as `traces/<id>.sqlite`). With neither, the
+/// file is `<trace id>.sqlite` in the working directory (`tracesnap record --plugin sqlite
+/// --no-library`, `plugins=["sqlite"]`).
 final class SQLiteSink: TraceSnapPlugin {
     static let name = "sqlite"
     static let version = "1.0.0"
@@ -23,18 +25,30 @@ final class SQLiteSink: TraceSnapPlugin {
     init(options: JSONValue) throws {
         path = options["path"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 }
         filing = options["library"].flatMap { $0.objectValue != nil ? LibraryFiling(options: $0) : nil }
-        guard path != nil || filing != nil else {
-            throw PluginFailure("the sqlite sink needs a \"path\" or a \"library\" option")
-        }
     }
 
     func begin(traceID: String, session: JSONValue) throws -> JSONValue? {
         var paths: [String] = []
-        if let path { paths.append(path) }
+        if let path {
+            paths.append(path)
+        } else if filing == nil {
+            paths.append(Self.defaultPath(traceID: traceID))
+        }
         if let filing { paths.append(try filing.begin(traceID: traceID, session: session, extension: "sqlite")) }
         writers = try paths.map { try SQLiteTraceWriter(path: $0, traceID: traceID, otherMembers: "{\"structure_ref\":\"structure.json\"}") }
         encoders = writers.map { EventRowEncoder(writer: $0) }
         return nil
+    }
+
+    /// `<working directory>/<trace id>.sqlite`, the id reduced to safe file-name characters.
+    static func defaultPath(traceID: String) -> String {
+        let safe = String(traceID.unicodeScalars.map { scalar -> Character in
+            let c = Character(scalar)
+            return scalar.isASCII && (c.isLetter || c.isNumber || "._-".contains(c)) ? c : "_"
+        })
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let directory = getcwd(&buffer, buffer.count) != nil ? String(cString: buffer) : "."
+        return directory + "/" + (safe.isEmpty || safe.hasPrefix(".") ? "trace" + safe : safe) + ".sqlite"
     }
 
     func handle(_ event: EventView, next: EventForwarder) throws {
