@@ -7,6 +7,8 @@
 //   Sources/Core/PluginABI   CTraceSnapPluginABI  the versioned C plugin ABI (tracesnap_plugin.h)
 //   Sources/Core/JSON        TraceSnapJSON        Foundation-free JSON value, parser and writer
 //   Sources/Core/Library     TraceSnapLibrary     the on-disk trace library (~/.tracesnap)
+//   Sources/Core/CSQLite     CSQLite              the system libsqlite3 (system-library target, links -lsqlite3)
+//   Sources/Core/SQLiteTrace TraceSnapSQLiteTrace the compact SQLite trace form: schema, writer, paged reader
 //   Sources/Core/Trace       TraceSnapTrace       trace model, reader (v0.1 and v0.2) and summary
 //   Sources/Core/Recorder    TraceSnapCore        the in-process recorder, event bus and plugin loader
 //   Sources/Plugins/PluginKit  TraceSnapPluginKit Swift layer over the C ABI for plugin authors
@@ -44,6 +46,7 @@ let package = Package(
         .library(name: "TraceSnapJSONSink", type: .dynamic, targets: ["TraceSnapJSONSink"]),
         .library(name: "TraceSnapLibrarySink", type: .dynamic, targets: ["TraceSnapLibrarySink"]),
         .library(name: "TraceSnapNDJSONSink", type: .dynamic, targets: ["TraceSnapNDJSONSink"]),
+        .library(name: "TraceSnapSQLiteSink", type: .dynamic, targets: ["TraceSnapSQLiteSink"]),
         .library(name: "TraceSnapRequestsCapture", type: .dynamic, targets: ["TraceSnapRequestsCapture"]),
         .library(name: "TraceSnapUrllibCapture", type: .dynamic, targets: ["TraceSnapUrllibCapture"]),
         .library(name: "TraceSnapHttpxCapture", type: .dynamic, targets: ["TraceSnapHttpxCapture"]),
@@ -222,6 +225,37 @@ let package = Package(
             linkerSettings: bundledRuntimeLinkerSettings
         ),
 
+        // MARK: - CSQLite (the system libsqlite3)
+        .systemLibrary(
+            name: "CSQLite",
+            path: "Sources/Core/CSQLite",
+            providers: [.apt(["libsqlite3-dev"]), .brew(["sqlite"])]
+        ),
+
+        // MARK: - TraceSnapSQLiteTrace
+        .target(
+            name: "TraceSnapSQLiteTrace",
+            dependencies: [
+                "CSQLite",
+                "TraceSnapJSON",
+            ],
+            path: "Sources/Core/SQLiteTrace",
+            swiftSettings: commonSwiftSettings
+        ),
+
+        // MARK: - TraceSnapSQLiteSink
+        .target(
+            name: "TraceSnapSQLiteSink",
+            dependencies: [
+                "TraceSnapLibrary",
+                "TraceSnapPluginKit",
+                "TraceSnapSQLiteTrace",
+            ],
+            path: "Sources/Plugins/SQLiteSink",
+            swiftSettings: commonSwiftSettings,
+            linkerSettings: bundledRuntimeLinkerSettings
+        ),
+
         // MARK: - TraceSnapTrace
         .target(
             name: "TraceSnapTrace",
@@ -240,6 +274,7 @@ let package = Package(
             dependencies: [
                 "TraceSnapJSON",
                 "TraceSnapLibrary",
+                "TraceSnapSQLiteTrace",
                 "TraceSnapTrace",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "FlyingFox", package: "FlyingFox"),
@@ -265,6 +300,11 @@ let package = Package(
             dependencies: ["TraceSnapTrace", "TraceSnapJSON"],
             path: "Tests/TraceSnapTraceTests",
             exclude: ["Fixtures"]
+        ),
+        .testTarget(
+            name: "TraceSnapSQLiteTraceTests",
+            dependencies: ["TraceSnapSQLiteTrace", "TraceSnapJSON"],
+            path: "Tests/TraceSnapSQLiteTraceTests"
         ),
         .testTarget(
             name: "TraceSnapPluginTests",

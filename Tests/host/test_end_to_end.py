@@ -338,4 +338,4 @@ def test_convert_errors_are_one_line(run, home, tmp_path, e2e_env):
     result = run("convert", tmp_path / "missing.json", tmp_path / "out.json", cwd=tmp_path, env=e2e_env)
     assert result.returncode != 0 and "no such file" in result.stderr
     result = run("convert", bad, tmp_path / "out.txt", cwd=tmp_path, env=e2e_env)
-    assert result.returncode == 2 and ".json or .ndjson" in result.stderr
+    assert result.returncode == 2 and ".json" in result.stderr and ".ndjson" in result.stderr

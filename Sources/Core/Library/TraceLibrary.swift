@@ -64,23 +64,39 @@ public struct TraceLibrary: Sendable {
         let stamp = WallClock.compactLocal(now)
         while true {
             let id = "\(stamp)-\(WallClock.randomHex(bytes: 3))"
-            if FileSystem.kind("\(tracesDirectory)/\(id).json") == .missing { return id }
+            if Self.traceExtensions.allSatisfy({ FileSystem.kind("\(tracesDirectory)/\(id).\($0)") == .missing }) {
+                return id
+            }
         }
     }
 
-    /// The path of the trace file for `id` (`<root>/traces/<id>.json`); creates `traces/`.
-    public func tracePath(id: String) throws -> String {
+    /// The storage forms a library trace can have, by file extension: the JSON document, the
+    /// compact SQLite file (`sqlite` sink) and the crash-safe NDJSON stream (`ndjson` sink).
+    public static let traceExtensions = ["json", "sqlite", "ndjson"]
+
+    /// The path of the trace file for `id` (`<root>/traces/<id>.<ext>`, `json` unless the trace is
+    /// stored in another form); creates `traces/`.
+    public func tracePath(id: String, extension ext: String = "json") throws -> String {
         guard Self.isValidID(id) else { throw LibraryError(.invalidID, "invalid trace id '\(id)'") }
+        guard Self.traceExtensions.contains(ext) else { throw LibraryError(.invalidID, "unknown trace form '\(ext)'") }
         try FileSystem.makeDirectories(tracesDirectory)
-        return "\(tracesDirectory)/\(id).json"
+        return "\(tracesDirectory)/\(id).\(ext)"
     }
 
-    /// The file that holds trace `id`: `<id>.json`, or, for a recording that never finished (the
-    /// process was killed), the `<id>.json.partial` it left behind, which readers repair.
+    /// The file that holds trace `id`: `<id>.json` (or `.sqlite`, `.ndjson`), or, for a recording
+    /// that never finished (the process was killed), the `<id>.<ext>.partial` it left behind, which
+    /// readers repair.
     public func existingTracePath(id: String) throws -> String {
-        let path = try tracePath(id: id)
-        if FileSystem.kind(path) != .file, FileSystem.kind(path + ".partial") == .file { return path + ".partial" }
-        return path
+        let json = try tracePath(id: id)
+        for ext in Self.traceExtensions {
+            let path = try tracePath(id: id, extension: ext)
+            if FileSystem.kind(path) == .file { return path }
+        }
+        for ext in Self.traceExtensions {
+            let path = try tracePath(id: id, extension: ext)
+            if FileSystem.kind(path + ".partial") == .file { return path + ".partial" }
+        }
+        return json
     }
 
     /// A new entry for a trace that was just written, stamped with the current time.
@@ -163,7 +179,11 @@ public struct TraceLibrary: Sendable {
             }
             let removed = all.remove(at: index)
             try saveIndex(all)
-            FileSystem.remove("\(tracesDirectory)/\(id).json")
+            for ext in Self.traceExtensions {
+                FileSystem.remove("\(tracesDirectory)/\(id).\(ext)")
+                FileSystem.remove("\(tracesDirectory)/\(id).\(ext).partial")
+            }
+            FileSystem.remove("\(tracesDirectory)/\(id).sqlite.partial-journal")
             FileSystem.remove("\(tracesDirectory)/\(id).structure.json")
             return removed
         }

@@ -62,6 +62,21 @@ struct RequestHandler: HTTPHandler {
                 return APIResponse.error(
                     .methodNotAllowed, "method \(method.rawValue) not allowed", allow: ["GET", "PATCH", "DELETE"])
             }
+        case let p where p.count == 3 && p[0] == "traces" && ["summary", "session", "events"].contains(p[2]):
+            let id = p[1]
+            guard TraceLibrary.isValidID(id) else { return APIResponse.error(.badRequest, "invalid trace id") }
+            return await only([.GET]) {
+                let path: String
+                switch tracePath(id: id) {
+                case .success(let found): path = found
+                case .failure(let response): return response
+                }
+                switch p[2] {
+                case "summary": return TracePages.summary(path: path)
+                case "session": return TracePages.session(path: path)
+                default: return TracePages.events(path: path, request: request)
+                }
+            }
         case ["run", "script", "start"]:
             return await only([.POST]) { await startJob(request) }
         case let p where p.count == 4 && p[0] == "run" && p[1] == "script":
@@ -132,21 +147,33 @@ struct RequestHandler: HTTPHandler {
         }
     }
 
-    func trace(id: String) -> HTTPResponse {
-        let path: String
-        if let file = context.fileTraces[id] {
-            path = file
-        } else {
-            do {
-                guard try context.library.entry(id: id) != nil else {
-                    return APIResponse.error(.notFound, "no trace with id '\(id)'")
-                }
-                path = try context.library.existingTracePath(id: id)
-            } catch {
-                return APIResponse.error(.internalServerError, "\(error)")
+    enum PathResult {
+        case success(String)
+        case failure(HTTPResponse)
+    }
+
+    /// The file of trace `id`: a file given on the command line, or the library's.
+    func tracePath(id: String) -> PathResult {
+        if let file = context.fileTraces[id] { return .success(file) }
+        do {
+            guard try context.library.entry(id: id) != nil else {
+                return .failure(APIResponse.error(.notFound, "no trace with id '\(id)'"))
             }
+            return .success(try context.library.existingTracePath(id: id))
+        } catch {
+            return .failure(APIResponse.error(.internalServerError, "\(error)"))
         }
-        return TraceFileResponse.make(path: path)
+    }
+
+    func trace(id: String) -> HTTPResponse {
+        switch tracePath(id: id) {
+        case .failure(let response): return response
+        case .success(let path):
+            if FileSystem.kind(path) == .file && TraceForm.of(path: path) == .sqlite {
+                return TracePages.sqliteDocument(path: path)
+            }
+            return TraceFileResponse.make(path: path)
+        }
     }
 
     enum BodyResult {

@@ -3,6 +3,7 @@ import FlyingFox
 import FlyingSocks
 import Foundation
 import TraceSnapLibrary
+import TraceSnapSQLiteTrace
 import TraceSnapTrace
 
 extension TraceSnapCommand {
@@ -111,6 +112,19 @@ extension TraceSnapCommand {
             switch try library.resolve(trace, cwd: cwd) {
             case .file(let path):
                 let real = FileSystem.realPath(path) ?? path
+                if TraceForm.of(path: real) == .sqlite {
+                    // the sqlite sink's file: served page by page (see TracePages)
+                    let reader = try withCLIErrors { () throws -> SQLiteTraceReader in
+                        do { return try SQLiteTraceReader(path: real) } catch let error as SQLiteError {
+                            throw CLIError.usage(error.message)
+                        }
+                    }
+                    if reader.isPartial {
+                        Output.warning("\(path) is a SQLite trace that did not finish; serving its \(reader.eventCount) events")
+                    }
+                    let id = ServerContext.fileTraceID(path: real)
+                    return (id, [id: real], path)
+                }
                 if Trace.isNDJSONFile(path: real) {
                     // a stream of the ndjson sink: served converted (see TraceFileResponse)
                     let stream = try withCLIErrors { try Trace.load(path: real) }

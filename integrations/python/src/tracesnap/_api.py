@@ -81,6 +81,13 @@ def _resolve_files(source_files: Optional[Iterable[Union[str, "os.PathLike[str]"
     return files
 
 
+def _native_sink_for(path: str) -> str:
+    """The sink for an output path: by extension (``.sqlite`` -> sqlite, ``.ndjson`` -> ndjson)."""
+    from ._native import sink_for_path
+
+    return sink_for_path(path)
+
+
 def _start(trace_id: str, kind: str, source_files: Any, redact_names: Any,
            output: Optional[str], entry: Optional[str] = None,
            max_events: Optional[int] = None) -> _Handle:
@@ -106,7 +113,7 @@ def _start(trace_id: str, kind: str, source_files: Any, redact_names: Any,
             entry=entry or f"{files[0]}:<module>",
             redact_names=redaction.normalize(redact_names),
             plugins=None,
-            sinks=[{"name": "json", "path": path}],
+            sinks=[{"name": _native_sink_for(path), "path": path}],
             session={},
             **limits,
         )

@@ -26,10 +26,21 @@ BUILTIN_PLUGINS = {
     "json": "libTraceSnapJSONSink.so",
     "library": "libTraceSnapLibrarySink.so",
     "ndjson": "libTraceSnapNDJSONSink.so",
+    "sqlite": "libTraceSnapSQLiteSink.so",
     "requests": "libTraceSnapRequestsCapture.so",
     "urllib": "libTraceSnapUrllibCapture.so",
     "httpx": "libTraceSnapHttpxCapture.so",
 }
+
+# Output file extensions that pick a sink other than the JSON one (`--out trace.sqlite`).
+SINK_BY_EXTENSION = {".sqlite": "sqlite", ".sqlite3": "sqlite", ".db": "sqlite", ".ndjson": "ndjson", ".jsonl": "ndjson"}
+
+
+def sink_for_path(path: str) -> str:
+    """The sink that writes an output file: ``sqlite`` for ``.sqlite``/``.sqlite3``/``.db``,
+    ``ndjson`` for ``.ndjson``/``.jsonl``, else ``json``."""
+    return SINK_BY_EXTENSION.get(os.path.splitext(str(path))[1].lower(), "json")
+
 
 # Kinds of sys.monitoring callbacks the core provides (MonitoringHook.Kind in Swift).
 MONITORING_KINDS = (

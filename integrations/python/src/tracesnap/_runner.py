@@ -276,14 +276,22 @@ class _Recorder:
         self.error: Optional[str] = None
         self._finished = False
         try:
+            from tracesnap._native import sink_for_path
             from tracesnap._recording import NativeSession
         except Exception as exc:  # ImportError until the native binding lands, OSError, ...
             self.error = f"the native recorder is unavailable ({type(exc).__name__}: {exc})"
             return
         sinks: List[Dict[str, Any]] = []
-        if request.out:
-            sinks.append({"name": "json", "path": request.out})
-        if request.library:
+        plugins = list(request.plugins) if request.plugins else None
+        if request.out:  # the sink that writes --out is chosen by its extension (.sqlite, .ndjson)
+            sinks.append({"name": sink_for_path(request.out), "path": request.out})
+        if request.library and plugins and "sqlite" in plugins:
+            # `--plugin sqlite`: the library holds the trace in its SQLite form (traces/<id>.sqlite)
+            plugins.remove("sqlite")
+            sinks.append({"name": "sqlite", "library": {
+                "home": request.home, "name": request.name, "project": request.project,
+                "source": request.script}})
+        elif request.library:
             sinks.append({
                 "name": "library",
                 "home": request.home,
@@ -302,7 +310,7 @@ class _Recorder:
                 source_files=list(files),
                 entry=f"{request.script}:<module>",
                 redact_names=list(request.redact),
-                plugins=request.plugins,
+                plugins=plugins,
                 sinks=sinks,
                 session=session_extra,
                 **request.limits(),

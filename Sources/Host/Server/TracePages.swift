@@ -1,0 +1,243 @@
+import FlyingFox
+import FlyingSocks
+import Foundation
+import TraceSnapJSON
+import TraceSnapLibrary
+import TraceSnapSQLiteTrace
+import TraceSnapTrace
+
+/// The paged trace API (`/api/traces/<id>/summary`, `/session`, `/events?offset=N&limit=M`) and
+/// the whole-document response for SQLite traces.
+///
+/// SQLite traces are never loaded whole: a summary reads `meta` and counts types in SQL, a page
+/// decodes only its rows, and the whole document (`GET /api/traces/<id>`, what the players fetch)
+/// is encoded page by page while it is sent. JSON and NDJSON traces are parsed once (the last one
+/// stays cached while its size and mtime are unchanged) and sliced.
+enum TracePages {
+    /// The largest page a client may ask for.
+    static let maximumLimit = 10_000
+    /// The page size when the client gives none.
+    static let defaultLimit = 1_000
+
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var cached: (path: String, size: Int, mtime: Double, trace: Trace)?
+
+    /// A JSON or NDJSON trace, parsed once per version of the file.
+    static func loaded(path: String) throws -> Trace {
+        let stamp = FileSystem.sizeAndMTime(path)
+        lock.lock()
+        if let stamp, let hit = cached, hit.path == path, hit.size == stamp.size, hit.mtime == stamp.mtime {
+            lock.unlock()
+            return hit.trace
+        }
+        lock.unlock()
+        let trace = try Trace.load(path: path)
+        if let stamp {
+            lock.lock()
+            cached = (path, stamp.size, stamp.mtime, trace)
+            lock.unlock()
+        }
+        return trace
+    }
+
+    /// `version` and `trace_id` members (null when absent).
+    static func identity(version: String?, traceID: String?) -> [(String, TraceSnapJSON.JSONValue)] {
+        let versionValue: TraceSnapJSON.JSONValue = version.map { .string($0) } ?? .null
+        let idValue: TraceSnapJSON.JSONValue = traceID.map { .string($0) } ?? .null
+        return [("version", versionValue), ("trace_id", idValue)]
+    }
+
+    static func fail(_ error: Error) -> HTTPResponse {
+        if let read = error as? TraceReadError, read.code == .missing {
+            return APIResponse.error(.notFound, "the trace file is missing")
+        }
+        return APIResponse.error(.unprocessableContent, "\(error)")
+    }
+
+    /// `{format, version, trace_id, event_count, event_types, partial, partial_reason}`.
+    static func summary(path: String) -> HTTPResponse {
+        do {
+            let form = TraceForm.of(path: path)
+            var members: [(String, TraceSnapJSON.JSONValue)] = [("format", .string(form.rawValue))]
+            let count: Int
+            let types: [(String, Int)]
+            let partialReason: String?
+            switch form {
+            case .sqlite:
+                let reader = try SQLiteTraceReader(path: path)
+                members += identity(version: reader.version, traceID: reader.traceID)
+                count = reader.eventCount
+                types = try reader.eventTypes()
+                partialReason = reader.isPartial ? reader.effectiveSession["partial_reason"]?.stringValue ?? "truncated" : nil
+            case .json:
+                let scan = try TraceFileResponse.summary(path: path)
+                guard scan.looksLikeTrace else { throw TraceReadError(.notATrace, path: path, scan.syntaxError ?? "no \"events\" list") }
+                members += identity(version: scan.version, traceID: scan.traceID)
+                count = scan.eventCount
+                types = scan.eventTypes
+                partialReason = scan.isPartial ? scan.partialReason ?? "truncated" : nil
+            case .ndjson:
+                let trace = try loaded(path: path)
+                members += identity(version: trace.version, traceID: trace.traceID)
+                count = trace.events.count
+                var counts: [(String, Int)] = []
+                var index: [String: Int] = [:]
+                for event in trace.events {
+                    let type = event["type"]?.stringValue ?? "unknown"
+                    if let at = index[type] { counts[at].1 += 1 } else {
+                        index[type] = counts.count
+                        counts.append((type, 1))
+                    }
+                }
+                types = counts
+                partialReason = trace.isPartial ? trace.partialReason ?? "truncated" : nil
+            }
+            members += [
+                ("event_count", .int(Int64(count))),
+                ("event_types", .object(types.map { ($0.0, .int(Int64($0.1))) })),
+                ("partial", .bool(partialReason != nil)),
+                ("partial_reason", partialReason.map { TraceSnapJSON.JSONValue.string($0) } ?? .null),
+                ("paged", .bool(form == .sqlite)),
+            ]
+            return APIResponse.json(.object(members))
+        } catch {
+            return fail(error)
+        }
+    }
+
+    /// The session object (with the partial marks of a cut-short recording).
+    static func session(path: String) -> HTTPResponse {
+        do {
+            switch TraceForm.of(path: path) {
+            case .sqlite: return APIResponse.json(try SQLiteTraceReader(path: path).effectiveSession)
+            case .json, .ndjson: return APIResponse.json(try loaded(path: path).effectiveSession)
+            }
+        } catch {
+            return fail(error)
+        }
+    }
+
+    /// `{offset, limit, total, events: [...]}` for `?offset=N&limit=M`.
+    static func events(path: String, request: HTTPRequest) -> HTTPResponse {
+        func parameter(_ name: String, default value: Int) -> Int? {
+            guard let text = request.query.first(where: { $0.name == name })?.value else { return value }
+            return Int(text)
+        }
+        guard let offset = parameter("offset", default: 0), offset >= 0 else {
+            return APIResponse.error(.badRequest, "offset must be a non-negative integer")
+        }
+        guard let limit = parameter("limit", default: defaultLimit), (1...maximumLimit).contains(limit) else {
+            return APIResponse.error(.badRequest, "limit must be an integer from 1 to \(maximumLimit)")
+        }
+        do {
+            let total: Int
+            let page: [TraceSnapJSON.JSONValue]
+            switch TraceForm.of(path: path) {
+            case .sqlite:
+                let reader = try SQLiteTraceReader(path: path)
+                total = reader.eventCount
+                page = try reader.events(offset: offset, limit: limit)
+            case .json, .ndjson:
+                let trace = try loaded(path: path)
+                total = trace.events.count
+                page = offset < total ? Array(trace.events[offset..<min(total, offset + limit)]) : []
+            }
+            return APIResponse.json(
+                .object([
+                    ("offset", .int(Int64(offset))), ("limit", .int(Int64(limit))), ("total", .int(Int64(total))),
+                    ("events", .array(page)),
+                ]))
+        } catch {
+            return fail(error)
+        }
+    }
+
+    /// The whole trace as one JSON document, encoded from the SQLite file page by page as the
+    /// client reads it (memory stays at one page).
+    static func sqliteDocument(path: String) -> HTTPResponse {
+        let reader: SQLiteTraceReader
+        do {
+            reader = try SQLiteTraceReader(path: path)
+        } catch {
+            return fail(error)
+        }
+        var headers = APIResponse.baseHeaders(contentType: "application/json; charset=utf-8")
+        if reader.isPartial {
+            headers[HTTPHeader("X-Tracesnap-Partial")] = reader.effectiveSession["partial_reason"]?.stringValue ?? "partial"
+        }
+        let body = HTTPBodySequence(from: SQLiteDocumentBody(reader: reader), suggestedBufferSize: 1 << 16)
+        return HTTPResponse(statusCode: .ok, headers: headers, body: body)
+    }
+}
+
+/// The bytes of a SQLite trace's JSON document, produced on demand a page at a time.
+struct SQLiteDocumentBody: AsyncBufferedSequence, @unchecked Sendable {
+    typealias Element = UInt8
+    let reader: SQLiteTraceReader
+
+    func makeAsyncIterator() -> Iterator { Iterator(state: State(reader: reader)) }
+
+    /// The encoder and the reader position, shared by the iterator's copies.
+    final class State: @unchecked Sendable {
+        let reader: SQLiteTraceReader
+        var pending: [UInt8] = []
+        var offset = 0
+        var started = false
+        var finished = false
+        lazy var encoder = JSONDocumentEncoder(chunkSize: 1 << 18) { [unowned self] bytes in
+            self.pending.append(contentsOf: bytes)
+        }
+        static let pageSize = 2048
+
+        init(reader: SQLiteTraceReader) { self.reader = reader }
+
+        /// Encodes the next page (or the head, or the tail) into `pending`; false at the end.
+        func produce() -> Bool {
+            if finished { return false }
+            do {
+                if !started {
+                    started = true
+                    var members: [(String, TraceSnapJSON.JSONValue)] = []
+                    if let version = reader.version { members.append(("version", .string(version))) }
+                    if let traceID = reader.traceID { members.append(("trace_id", .string(traceID))) }
+                    try encoder.begin(members: members + reader.otherMembers)
+                }
+                let page = offset < reader.eventCount ? try reader.events(offset: offset, limit: Self.pageSize) : []
+                if page.isEmpty {
+                    try encoder.finish(members: [], session: reader.effectiveSession)
+                    finished = true
+                } else {
+                    for event in page { try encoder.write(event) }
+                    offset += page.count
+                    try encoder.flushPending()
+                }
+            } catch {
+                // The status line is gone; ending the body early makes the document invalid JSON,
+                // which the client reports.
+                finished = true
+            }
+            return true
+        }
+    }
+
+    struct Iterator: AsyncBufferedIteratorProtocol {
+        let state: State
+        var position = 0
+
+        mutating func next() async -> UInt8? {
+            guard let buffer = await nextBuffer(suggested: 1) else { return nil }
+            return buffer.first
+        }
+
+        mutating func nextBuffer(suggested count: Int) async -> ArraySlice<UInt8>? {
+            while position >= state.pending.count {
+                state.pending.removeAll(keepingCapacity: true)
+                position = 0
+                if !state.produce() && state.pending.isEmpty { return nil }
+            }
+            let end = Swift.min(state.pending.count, position + Swift.max(1, count))
+            defer { position = end }
+            return state.pending[position..<end]
+        }
+    }
+}

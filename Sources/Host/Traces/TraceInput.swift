@@ -1,0 +1,131 @@
+import Foundation
+import TraceSnapJSON
+import TraceSnapSQLiteTrace
+import TraceSnapTrace
+
+/// Reads a trace of any form as a stream: the top-level members known before the first event, the
+/// events one at a time, then the members after them and the session (with the partial marks of a
+/// cut-short recording). JSON documents are scanned in chunks and SQLite files read in pages, so
+/// memory stays bounded; the NDJSON form is read whole.
+struct TraceInput {
+    let path: String
+    let form: TraceForm
+
+    init(path: String) {
+        self.path = path
+        form = TraceForm.of(path: path)
+    }
+
+    /// What follows the events.
+    struct Ending {
+        var members: [(String, JSONValue)]
+        var session: JSONValue
+        var eventCount: Int
+        var partialReason: String?
+    }
+
+    /// Streams the trace. `header` receives the members known before the first event (`version`,
+    /// `trace_id`, …) exactly once; `event` each event in order.
+    func read(header: ([(String, JSONValue)]) throws -> Void, event: (JSONValue) throws -> Void) throws -> Ending {
+        switch form {
+        case .sqlite: return try readSQLite(header: header, event: event)
+        case .ndjson: return try readWhole(header: header, event: event)
+        case .json: return try readJSON(header: header, event: event)
+        }
+    }
+
+    private func readSQLite(header: ([(String, JSONValue)]) throws -> Void, event: (JSONValue) throws -> Void) throws
+        -> Ending
+    {
+        let reader = try SQLiteTraceReader(path: path)
+        var members: [(String, JSONValue)] = []
+        if let version = reader.version { members.append(("version", .string(version))) }
+        if let traceID = reader.traceID { members.append(("trace_id", .string(traceID))) }
+        try header(members + reader.otherMembers)
+        var offset = 0
+        while offset < reader.eventCount {
+            let page = try reader.events(offset: offset, limit: 4096)
+            if page.isEmpty { break }
+            for item in page { try event(item) }
+            offset += page.count
+        }
+        return Ending(
+            members: [], session: reader.effectiveSession, eventCount: reader.eventCount,
+            partialReason: reader.isPartial ? (reader.effectiveSession["partial_reason"]?.stringValue ?? "truncated") : nil)
+    }
+
+    private func readWhole(header: ([(String, JSONValue)]) throws -> Void, event: (JSONValue) throws -> Void) throws
+        -> Ending
+    {
+        let trace = try Trace.load(path: path)
+        var members: [(String, JSONValue)] = []
+        if let version = trace.version { members.append(("version", .string(version))) }
+        if let traceID = trace.traceID { members.append(("trace_id", .string(traceID))) }
+        try header(members + trace.otherMembers)
+        for item in trace.events { try event(item) }
+        return Ending(
+            members: [], session: trace.effectiveSession, eventCount: trace.events.count,
+            partialReason: trace.isPartial ? trace.partialReason : nil)
+    }
+
+    private func readJSON(header: ([(String, JSONValue)]) throws -> Void, event: (JSONValue) throws -> Void) throws
+        -> Ending
+    {
+        let summary = try TraceSummary.scan(path: path)
+        if let error = summary.syntaxError {
+            throw TraceReadError(summary.topIsObject ? .notJSON : .notJSON, path: path, error)
+        }
+        guard summary.looksLikeTrace else {
+            if summary.eventCount == 0 && !summary.topIsObject { throw TraceReadError(.empty, path: path) }
+            throw TraceReadError(.notATrace, path: path, "no \"events\" list")
+        }
+        var sentKeys: Set<String>?
+        var count = 0
+        // The scanner hands over the events of each chunk; they are passed on between chunks.
+        var pending: [JSONValue] = []
+        let scanner = TraceScanner(collectEvents: true) { pending.append($0) }
+        func deliver() throws {
+            guard !pending.isEmpty || sentKeys == nil else { return }
+            if sentKeys == nil {
+                let members = scanner.members.filter { $0.0 != "session" }
+                sentKeys = Set(members.map(\.0))
+                try header(members)
+            }
+            for item in pending {
+                try event(item)
+                count += 1
+            }
+            pending.removeAll(keepingCapacity: true)
+        }
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw TraceReadError(.unreadable, path: path, "cannot open")
+        }
+        defer { try? handle.close() }
+        while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {
+            chunk.withUnsafeBytes { scanner.feed($0) }
+            if !pending.isEmpty { try deliver() }
+        }
+        scanner.finish()
+        try deliver()
+        var session = summary.session ?? .object([])
+        var reason: String?
+        if summary.isPartial {
+            let why = summary.partialReason ?? "truncated"
+            reason = why
+            session = session.setting("partial", to: .bool(true))
+            if session["partial_reason"] == nil { session = session.setting("partial_reason", to: .string(why)) }
+            if session["event_count"] == nil { session = session.setting("event_count", to: .int(Int64(count))) }
+        }
+        let trailing = scanner.members.filter { $0.0 != "session" && !(sentKeys ?? []).contains($0.0) }
+        return Ending(members: trailing, session: session, eventCount: count, partialReason: reason)
+    }
+
+    /// The whole trace as one JSON document in memory (for `export --html`, which inlines it).
+    func documentBytes() throws -> [UInt8] {
+        var bytes: [UInt8] = []
+        let encoder = JSONDocumentEncoder { bytes.append(contentsOf: $0) }
+        let ending = try read(header: { try encoder.begin(members: $0) }, event: { try encoder.write($0) })
+        try encoder.finish(members: ending.members, session: ending.session)
+        return bytes
+    }
+}
