@@ -12,6 +12,9 @@ public final class LoadedPlugin {
     public let kind: UInt32
     public let eventMask: UInt64
     public let features: [String]
+    /// The plugin ABI version the plugin was built against (from its descriptor).
+    public let abiMajor: UInt16
+    public let abiMinor: UInt16
     private let descriptor: UnsafePointer<ts_plugin_descriptor>
     private var state: UnsafeMutableRawPointer?
     public private(set) var isEnabled = true
@@ -28,6 +31,8 @@ public final class LoadedPlugin {
         version = d.version.map { String(cString: $0) } ?? "0"
         kind = d.kind
         eventMask = d.event_mask
+        abiMajor = d.abi_major
+        abiMinor = d.abi_minor
         var features: [String] = []
         if var cursor = d.features {
             while let feature = cursor.pointee {

@@ -94,6 +94,9 @@ class NativeSession:
         sinks=(),
         session: dict | None = None,
         max_events: int | None = None,
+        plugin_dirs=(),
+        plugin_options: dict | None = None,
+        output_dir: str | None = None,
     ):
         self.trace_id = str(trace_id)
         self.kind = kind
@@ -106,6 +109,11 @@ class NativeSession:
         self.sinks = list(sinks)
         self.extra_session = dict(session or {})
         self.max_events = max_events
+        # From the project configuration (tracesnap._config): where plugins are searched by
+        # name, their option tables, and where a sink without a "path" option writes.
+        self.plugin_dirs = list(plugin_dirs)
+        self.plugin_options = dict(plugin_options or {})
+        self.output_dir = output_dir or os.getcwd()
         self._handle = 0
         self._hook = None
         self._tool_id = None
@@ -142,23 +150,34 @@ class NativeSession:
         requested = [p for p in self.plugins if p]
         names = list(DEFAULT_TRANSFORMS) + [p for p in requested if isinstance(p, str) and p not in DEFAULT_TRANSFORMS]
         for name in names:
-            options: dict[str, Any] = {}
+            options: dict[str, Any] = dict(self.plugin_options.get(name, {}))
             if name == "redactor":
-                options = {"names": self.redact_names}
-            entries.append({"name": name, "path": _native.plugin_path(name), "options": options})
+                options["names"] = self.redact_names
+            entries.append({"name": name, "path": _native.plugin_path(name, self.plugin_dirs), "options": options,
+                            "default_path": self._default_output(name)})
         for plugin in requested:
             if isinstance(plugin, dict):
                 name = plugin.get("name", "")
-                path = plugin.get("path") or _native.plugin_path(name)
-                entries.append({"name": name, "path": path, "options": plugin.get("options", {})})
+                path = plugin.get("path") or _native.plugin_path(name, self.plugin_dirs)
+                entries.append({"name": name, "path": path, "options": plugin.get("options", {}),
+                                "default_path": self._default_output(name)})
         for sink in self.sinks:
             sink = dict(sink)
             name = sink.pop("name")
-            path = sink.pop("plugin_path", None) or _native.plugin_path(name)
+            path = sink.pop("plugin_path", None) or _native.plugin_path(name, self.plugin_dirs)
             if "name_" in sink:  # the display name (``name`` itself selects the plugin)
                 sink["name"] = sink.pop("name_")
-            entries.append({"name": name, "path": path, "options": sink, "required": True})
+            entries.append({"name": name, "path": path, "options": sink, "required": True,
+                            "default_path": self._default_output(name)})
         return entries
+
+    def _default_output(self, reference: str) -> str:
+        """Where a sink named without a "path" option writes: ``<output_dir>/<trace_id>.<name>``
+        (``.json`` for the json sink)."""
+        stem = os.path.basename(reference)
+        stem = stem[:-3] if stem.endswith(".so") else stem
+        stem = stem[3:] if stem.startswith("lib") else stem
+        return os.path.join(self.output_dir, f"{self.trace_id}.{stem}")
 
     # -- life cycle ----------------------------------------------------------------------
 
