@@ -58,7 +58,8 @@ public final class EventBus {
         event.pointee.seq = seq
         let type = Int(event.pointee.type)
         if type < typeCounts.count { typeCounts[type] += 1 }
-        for sink in sinks where sink.isEnabled {
+        let bit = UInt64(1) << UInt64(event.pointee.type & 63)
+        for sink in sinks where sink.isEnabled && sink.eventMask & bit != 0 {
             sink.store(event)
         }
         return seq
@@ -75,7 +76,8 @@ public final class EventBus {
             event.seq = nextSeq
             nextSeq += 1
             typeCounts[Int(TS_EVENT_GAP.rawValue)] += 1
-            for sink in sinks where sink.isEnabled {
+            let bit = UInt64(1) << UInt64(TS_EVENT_GAP.rawValue)
+            for sink in sinks where sink.isEnabled && sink.eventMask & bit != 0 {
                 withUnsafeMutablePointer(to: &event) { sink.store($0) }
             }
         }

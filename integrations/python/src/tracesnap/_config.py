@@ -555,6 +555,11 @@ def resolve(start: str, cli: Optional[Dict[str, Any]] = None,
 
     for layer in reversed(layers):  # per plugin: the higher layer's table replaces the lower one's
         for name, options in layer.values.get("options", {}).items():
+            options = dict(options)
+            path = options.get("path")
+            if isinstance(path, str) and path and not os.path.isabs(path):
+                # a file named in a config file is relative to that file
+                options["path"] = os.path.normpath(os.path.join(layer.base, os.path.expanduser(path)))
             result.options[name] = options
             result.origins[f"options.{name}"] = layer.origin
 
