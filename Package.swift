@@ -11,6 +11,8 @@
 //   Sources/Core/Recorder    TraceSnapCore        the in-process recorder, event bus and plugin loader
 //   Sources/Plugins/PluginKit  TraceSnapPluginKit Swift layer over the C ABI for plugin authors
 //   Sources/Plugins/<Name>   TraceSnap<Name>      built-in plugins, one dynamic library each
+//                                                 (Annotator, Redactor, JSONSink, LibrarySink, NDJSONSink,
+//                                                 RequestsCapture, UrllibCapture, HttpxCapture)
 //   Sources/Host             tracesnap            the command-line tool and the view server
 //
 // The recorder and the plugins stay Foundation-free: they are loaded into the user's Python process
@@ -41,6 +43,10 @@ let package = Package(
         .library(name: "TraceSnapAnnotator", type: .dynamic, targets: ["TraceSnapAnnotator"]),
         .library(name: "TraceSnapJSONSink", type: .dynamic, targets: ["TraceSnapJSONSink"]),
         .library(name: "TraceSnapLibrarySink", type: .dynamic, targets: ["TraceSnapLibrarySink"]),
+        .library(name: "TraceSnapNDJSONSink", type: .dynamic, targets: ["TraceSnapNDJSONSink"]),
+        .library(name: "TraceSnapRequestsCapture", type: .dynamic, targets: ["TraceSnapRequestsCapture"]),
+        .library(name: "TraceSnapUrllibCapture", type: .dynamic, targets: ["TraceSnapUrllibCapture"]),
+        .library(name: "TraceSnapHttpxCapture", type: .dynamic, targets: ["TraceSnapHttpxCapture"]),
         .library(name: "TraceSnapRedactor", type: .dynamic, targets: ["TraceSnapRedactor"]),
         .executable(name: "tracesnap", targets: ["tracesnap"]),
     ],
@@ -110,6 +116,63 @@ let package = Package(
                 "TraceSnapPluginKit",
             ],
             path: "Sources/Plugins/JSONSink",
+            swiftSettings: commonSwiftSettings,
+            linkerSettings: bundledRuntimeLinkerSettings
+        ),
+
+        // MARK: - TraceSnapHTTPCaptureKit (linked into each HTTP capture plugin)
+        .target(
+            name: "TraceSnapHTTPCaptureKit",
+            dependencies: [
+                "TraceSnapPluginKit",
+            ],
+            path: "Sources/Plugins/HTTPCaptureKit",
+            swiftSettings: commonSwiftSettings
+        ),
+
+        // MARK: - TraceSnapRequestsCapture
+        .target(
+            name: "TraceSnapRequestsCapture",
+            dependencies: [
+                "TraceSnapPluginKit",
+                "TraceSnapHTTPCaptureKit",
+            ],
+            path: "Sources/Plugins/RequestsCapture",
+            swiftSettings: commonSwiftSettings,
+            linkerSettings: bundledRuntimeLinkerSettings
+        ),
+
+        // MARK: - TraceSnapUrllibCapture
+        .target(
+            name: "TraceSnapUrllibCapture",
+            dependencies: [
+                "TraceSnapPluginKit",
+                "TraceSnapHTTPCaptureKit",
+            ],
+            path: "Sources/Plugins/UrllibCapture",
+            swiftSettings: commonSwiftSettings,
+            linkerSettings: bundledRuntimeLinkerSettings
+        ),
+
+        // MARK: - TraceSnapHttpxCapture
+        .target(
+            name: "TraceSnapHttpxCapture",
+            dependencies: [
+                "TraceSnapPluginKit",
+                "TraceSnapHTTPCaptureKit",
+            ],
+            path: "Sources/Plugins/HttpxCapture",
+            swiftSettings: commonSwiftSettings,
+            linkerSettings: bundledRuntimeLinkerSettings
+        ),
+
+        // MARK: - TraceSnapNDJSONSink
+        .target(
+            name: "TraceSnapNDJSONSink",
+            dependencies: [
+                "TraceSnapPluginKit",
+            ],
+            path: "Sources/Plugins/NDJSONSink",
             swiftSettings: commonSwiftSettings,
             linkerSettings: bundledRuntimeLinkerSettings
         ),

@@ -3,7 +3,8 @@
 MODE is ``plain`` (no recorder), ``ours`` (tracesnap's NativeSession, the JSON sink), ``ours-nosink``
 (the same without any sink: hook, capture and transforms only) or ``reference``
 (tracesnap 0.2.2's ``tracesnap.record`` context manager). Prints one JSON line on stdout:
-cpu (``time.process_time`` around the workload only), wall, start (set-up before the workload),
+cpu (``time.process_time`` around the workload only), wall, total_wall (wall time from before the
+recorder's set-up to after its final write), start (set-up before the workload),
 stop (finalisation: ``stop()`` / leaving the ``with`` block, which writes the file), events,
 trace bytes on disk, peak_rss (KiB, VmHWM), maxrss (KiB, ``getrusage``) and rss_before (KiB, VmHWM before the run).
 The workload module is imported before recording starts, so only ``run(n)`` is measured.
@@ -46,6 +47,7 @@ def main():
     rss_before = peak_rss_kib()
     result = {"mode": mode, "python": sys.version.split()[0], "size": size}
     events = None
+    total0 = time.perf_counter()
     if mode == "plain":
         s0 = time.process_time()
         w0, c0 = time.perf_counter(), time.process_time()
@@ -81,7 +83,9 @@ def main():
         result["reference_version"] = getattr(tracesnap, "__version__", "?")
     else:
         raise SystemExit(f"unknown mode {mode}")
+    total_wall = time.perf_counter() - total0
     result.update(
+        total_wall=total_wall,
         cpu=c1 - c0,
         wall=w1 - w0,
         start=start,

@@ -38,7 +38,14 @@ REPO = os.path.dirname(HERE)
 WORKLOAD_DIR = os.path.join(HERE, "workloads")
 CHILD = os.path.join(HERE, "child.py")
 DEFAULT_PYTHONS = "3.9,3.10,3.11,3.12,3.13"
-WORKLOAD_ORDER = ["numeric_loop", "recursive_calls", "string_processing", "object_oriented", "library_heavy"]
+WORKLOAD_ORDER = ["numeric_loop", "recursive_calls", "string_processing", "object_oriented", "library_heavy",
+                  "scheduler", "nbody", "constraint_solver", "ray_tracer"]
+# The pyperformance-style "real programs" of issue 6, summarised by their median slowdown.
+SCALE_WORKLOAD = "million_iterations"
+REAL_PROGRAMS = ["scheduler", "nbody", "constraint_solver", "ray_tracer"]
+# The issue-6 target per workload (recorded ÷ plain), shown next to the measurements.
+TARGETS = {"numeric_loop": "≤ 5×", "recursive_calls": "≤ 6×", "library_heavy": "≤ 1.3×",
+           "real programs (median)": "≤ 6×"}
 REFERENCE_SPEC = "tracesnap==0.2.2"
 
 
@@ -140,7 +147,7 @@ def run_child(exe, env, mode, workload, size, outdir, timeout):
 def summarise(runs):
     """Median, min and spread of each numeric field over repeated runs of one mode."""
     out = {"n": len(runs)}
-    for key in ("cpu", "wall", "start", "stop", "peak_rss", "maxrss", "rss_before", "bytes", "events"):
+    for key in ("cpu", "wall", "total_wall", "start", "stop", "peak_rss", "maxrss", "rss_before", "bytes", "events"):
         values = [r[key] for r in runs if r.get(key) is not None]
         if not values:
             continue
@@ -187,13 +194,32 @@ def bench_python(exe, args, outdir):
             f"({time.time()-t0:.0f}s)")
         if args.reference:
             t0 = time.time()
-            rstats = measure(["plain", "ours", "reference"], exe_for, env_for, workload, sizes["reference"],
-                             args.ref_repeat, outdir, args.timeout)
+            try:
+                rstats = measure(["plain", "ours", "reference"], exe_for, env_for, workload, sizes["reference"],
+                                 args.ref_repeat, outdir, args.timeout)
+            except RuntimeError as exc:
+                # The reference can break the program it records (a __repr__ that raises while
+                # __init__ runs propagates out of its tracer): keep the reason, go on.
+                reason = str(exc).strip().splitlines()[-1]
+                result["reference"][workload] = {"size": sizes["reference"], "error": reason}
+                log(f"  {'':18} n={sizes['reference']:<6} reference FAILED: {reason}")
+                continue
             rstats["size"] = sizes["reference"]
             result["reference"][workload] = rstats
             log(f"  {'':18} n={sizes['reference']:<6} plain {rstats['plain']['cpu']*1e3:8.2f} ms  "
                 f"ours {ratio(rstats, 'ours'):6.1f}x  reference {ratio(rstats, 'reference'):8.1f}x  "
                 f"({time.time()-t0:.0f}s)")
+    if args.scale:
+        t0 = time.time()
+        size = workload_sizes(SCALE_WORKLOAD)["quick" if args.quick else "full"]
+        stats = measure(["plain", "ours"], exe_for, env_for, SCALE_WORKLOAD, size, 1, outdir,
+                        max(args.timeout, 900))
+        stats["size"] = size
+        result["scale"] = stats
+        ours = stats["ours"]
+        log(f"  {SCALE_WORKLOAD:18} n={size:<8} total {ours['total_wall']:.2f} s  "
+            f"{ours['events']:,} events  peak RSS {ours['peak_rss'] / 1024:.0f} MiB  "
+            f"file {ours['bytes'] / 1e6:.1f} MB  ({time.time()-t0:.0f}s)")
     return result
 
 
@@ -341,6 +367,9 @@ def reference_table(result):
             "ref B/event | peak RSS MiB ours / ref | stop ms ours / ref |",
             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for workload, s in result["reference"].items():
+        if "error" in s:
+            rows.append(f"| {workload} | {s['size']} | – | – | **fails**: `{s['error'][:90]}` | – | – | – | – | – | – |")
+            continue
         p, o, r = s["plain"], s["ours"], s["reference"]
         oev, rev = o.get("events") or 0, r.get("events") or 0
         rows.append(
@@ -353,19 +382,42 @@ def reference_table(result):
 
 def summary_table(results):
     names = [w for w in WORKLOAD_ORDER if any(w in r["main"] for r in results)]
-    head = "| workload | " + " | ".join(r["python"] for r in results) + " |"
-    rows = [head, "|---|" + "---:|" * len(results)]
+    head = "| workload | target | " + " | ".join(r["python"] for r in results) + " |"
+    rows = [head, "|---|---|" + "---:|" * len(results)]
     for w in names:
-        cells = []
+        cells = [TARGETS.get(w, "")]
         for r in results:
             if w not in r["main"]:
                 cells.append("–")
                 continue
             cell = f"{ratio(r['main'][w], 'ours'):.1f}×"
             if w in r["reference"]:
-                cell += f" (ref {ratio(r['reference'][w], 'reference'):,.0f}×)"
+                ref = r["reference"][w]
+                cell += " (ref fails)" if "error" in ref else f" (ref {ratio(ref, 'reference'):,.0f}×)"
             cells.append(cell)
         rows.append(f"| {w} | " + " | ".join(cells) + " |")
+    if any(w in r["main"] for w in REAL_PROGRAMS for r in results):
+        cells = [TARGETS["real programs (median)"]]
+        for r in results:
+            ratios = [ratio(r["main"][w], "ours") for w in REAL_PROGRAMS if w in r["main"]]
+            cells.append(f"**{statistics.median(ratios):.1f}×**" if ratios else "–")
+        rows.append("| real programs (median) | " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
+
+def scale_table(results):
+    """The 10^6-iteration scale target: one recorded run per Python, everything included."""
+    rows = ["| Python | iterations | events | total s (target ≤ 3) | plain s | peak RSS MiB (≤ 250) | "
+            "file MB (≤ 60) | B/event |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in results:
+        s = r.get("scale")
+        if not s:
+            continue
+        ours, plain = s["ours"], s["plain"]
+        events = ours.get("events") or 0
+        rows.append(f"| {r['python']} | {s['size']:,} | {events:,} | **{ours['total_wall']:.2f}** | "
+                    f"{plain['total_wall']:.2f} | {ours['peak_rss'] / 1024:.0f} | {ours['bytes'] / 1e6:.1f} | "
+                    f"{ours['bytes'] / events if events else 0:.0f} |")
     return "\n".join(rows)
 
 
@@ -413,6 +465,11 @@ def render_docs(report):
         summary_table(report["results"]),
         "",
     ]
+    if any(r.get("scale") for r in report["results"]):
+        lines += ["## Scale: 10^6 loop iterations", "",
+                  f"`bench/workloads/{SCALE_WORKLOAD}.py`, recorded once with the JSON sink; *total* is wall time "
+                  "from before the recorder's set-up to after the trace file is written.", "",
+                  scale_table(report["results"]), ""]
     for r in report["results"]:
         lines += [f"## Python {r['python']}", "", main_table(r), ""]
         if r["reference"]:
@@ -472,6 +529,8 @@ def main():
     parser.add_argument("--repeat", type=int, default=None, help="runs per mode (default 5, quick 3)")
     parser.add_argument("--ref-repeat", type=int, default=None, help="runs per mode at reference scale (default 3)")
     parser.add_argument("--workloads", default=",".join(WORKLOAD_ORDER))
+    parser.add_argument("--scale", action="store_true",
+                        help=f"also record {SCALE_WORKLOAD} (10^6 iterations; total time, peak RSS, file size)")
     parser.add_argument("--breakdown", action="store_true",
                         help="also run the recorder without a sink (hook + capture + transforms only)")
     parser.add_argument("--callgrind", nargs="?", const="numeric_loop", default=None, metavar="WORKLOAD",
@@ -525,6 +584,8 @@ def main():
             print(f"\nreference scale:\n\n{reference_table(r)}")
     if report["results"]:
         print("\n### Slowdown summary\n\n" + summary_table(report["results"]))
+    if any(r.get("scale") for r in report["results"]):
+        print("\n### Scale\n\n" + scale_table(report["results"]))
     os.makedirs(os.path.dirname(args.json), exist_ok=True)
     with open(args.json, "w", encoding="utf-8") as handle:
         json.dump(report, handle, indent=1, default=str)

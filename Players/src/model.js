@@ -21,6 +21,7 @@ export class TraceError extends Error {}
  * @property {string} func       function name
  * @property {string} file       absolute file path ("" when unknown)
  * @property {*} thread          thread ident (0 when absent)
+ * @property {*} task            asyncio task id (0 when absent; see taskLabel)
  * @property {number} callSeq    step of the call (or of the first event)
  * @property {number} endSeq     step of the return (-1 if it never returned)
  * @property {number} parent     caller frame index, -1 for a root
@@ -130,6 +131,7 @@ export class TraceIndex {
     this.varIndex = new Map();              // var name -> steps of assign events (all frames)
     this.typeCounts = new Map();
     this.threads = new Set();
+    this.taskNumbers = new Map();           // asyncio task id -> 1, 2, … in order of appearance
     this.fileSet = new Set(this.sources.keys());
     const byFid = new Map();
     const threads = new Map();              // thread -> {stack:[frame], nodes:[node]}
@@ -148,7 +150,7 @@ export class TraceIndex {
       const file = typeof e.file === "string" ? e.file : (pf ? pf.file : this.primaryFile);
       const f = {
         idx: this.frames.length, fid: e.frame_id ?? null, func: String(func ?? "?"), file,
-        thread: e.thread ?? 0, callSeq: i, endSeq: -1, parent, depth: st.stack.length + 1,
+        thread: e.thread ?? 0, task: e.task ?? 0, callSeq: i, endSeq: -1, parent, depth: st.stack.length + 1,
         args: (e.args && typeof e.args === "object") ? e.args : {}, ret: null, unwind: false, suspended: false,
         vars: new Map(), nodes: new Map(), loopCount: new Map(), extcalls: [], excs: [], children: [],
         key: "", order: 0, synthetic: e.type !== "call",
@@ -157,6 +159,7 @@ export class TraceIndex {
       this.frames.push(f);
       if (pf) pf.children.push(f.idx);
       if (f.fid !== null) byFid.set(f.fid, f.idx);
+      if (f.task && !this.taskNumbers.has(f.task)) this.taskNumbers.set(f.task, this.taskNumbers.size + 1);
       this.fileSet.add(file);
       return f;
     };
@@ -298,6 +301,7 @@ export class TraceIndex {
     }
     for (const k in counts) this.typeCounts.set(k, counts[k]);
     this.multiThread = this.threads.size > 1;
+    this.multiTask = this.taskNumbers.size > 1;
     this._buildFrameOrder();
     this._buildCallGraph();
     this.files = [...this.fileSet].filter((f) => f);
@@ -545,6 +549,12 @@ export class TraceIndex {
   }
 
   /** Human label for a frame: func, qualified with the file when several files. */
+  /** "task 2" for the asyncio task a frame runs in, when the trace has several; else "". */
+  taskLabel(fi) {
+    const t = this.frames[fi]?.task;
+    return t && this.multiTask ? `task ${this.taskNumbers.get(t)}` : "";
+  }
+
   frameLabel(fi) {
     const f = this.frames[fi];
     return this.funcLabel(f.func, f.file);

@@ -33,6 +33,7 @@ def traces_dir(tmp_path_factory):
         p.write_text(json.dumps(gen_trace.generate(n), separators=(",", ":")))
     (d / "edge-deep.json").write_text(json.dumps(gen_trace.generate_deep(3000)))
     (d / "edge-threads.json").write_text(json.dumps(gen_trace.generate_threads()))
+    (d / "edge-tasks.json").write_text(json.dumps(gen_trace.generate_tasks()))
     (d / "edge-wide.json").write_text(json.dumps(gen_trace.generate_wide(300)))
     return d
 

@@ -399,6 +399,38 @@ def generate_threads() -> dict:
                         "partial": True, "partial_reason": "max-events"}}
 
 
+def generate_tasks() -> dict:
+    """A 0.2 trace of one thread running three asyncio tasks: `main` gathers two `work`
+    coroutines that interleave (yield/resume), each frame tagged with its task."""
+    ev: list[dict] = []
+    task = {"main": 0x7F0000001000, "a": 0x7F0000002000, "b": 0x7F0000003000}
+
+    def add(frame, func, depth, type_, line, t, **kw):
+        e = {"seq": len(ev), "ts": len(ev) * 1000, "depth": depth, "type": type_}
+        e.update(kw)
+        e.update({"line": line, "file": FILE, "func": func, "parent_seq": None, "frame_id": frame, "task": task[t]})
+        ev.append(e)
+
+    add(1, "main", 1, "call", 30, "main", args={})
+    add(1, "main", 1, "line", 31, "main")
+    add(1, "main", 1, "yield", 31, "main", value=val(None))
+    add(2, "work", 1, "call", 12, "a", args={"items": val([1]), "label": val("a")})
+    add(2, "work", 1, "line", 13, "a")
+    add(2, "work", 1, "yield", 13, "a", value=val(None))
+    add(3, "work", 1, "call", 12, "b", args={"items": val([2]), "label": val("b")})
+    add(3, "work", 1, "line", 13, "b")
+    add(3, "work", 1, "yield", 13, "b", value=val(None))
+    add(2, "work", 1, "resume", 13, "a")
+    add(2, "work", 1, "return", 23, "a", value=val(1))
+    add(3, "work", 1, "resume", 13, "b")
+    add(3, "work", 1, "return", 23, "b", value=val(2))
+    add(1, "main", 1, "resume", 31, "main")
+    add(1, "main", 1, "return", 38, "main", value=val([1, 2]))
+    return {"version": "0.2", "trace_id": "tasks", "events": ev,
+            "session": {"kind": "script", "granularity": "line", "entry": FILE + ":<module>", "source": SOURCE,
+                        "sources_by_file": {FILE: SOURCE}, "structure_by_file": {FILE: STRUCTURE}}}
+
+
 def generate_wide(n_vars: int = 300) -> dict:
     """A module frame with many variables (the text view caps the rows)."""
     ev: list[dict] = [{"seq": 0, "ts": 0, "depth": 1, "type": "call", "func": "<module>", "line": 0, "file": FILE, "args": {}}]

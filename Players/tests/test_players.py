@@ -294,6 +294,19 @@ def test_edge_traces(page, view):
     assert page.errors() == []
 
 
+@pytest.mark.parametrize("view", ["text", "simulator"])
+def test_asyncio_tasks_are_told_apart(page, view):
+    """Frames of concurrent asyncio tasks on one thread are labelled with their task."""
+    # step 7 runs in the second `work` coroutine (task 3), step 4 in the first (task 2)
+    page.open("?trace=edge-tasks&view=%s&step=7" % view)
+    labels = page.js("return [...document.querySelectorAll('#main .task')].map(e => e.textContent)")
+    assert "task 3" in labels
+    page.js("window.__tracesnap.go(4)")
+    labels = page.js("return [...document.querySelectorAll('#main .task')].map(e => e.textContent)")
+    assert "task 2" in labels and "task 3" not in labels
+    assert page.errors() == []
+
+
 def test_open_local_file(page, tmp_path):
     import json as _json
     import gen_trace
@@ -469,3 +482,48 @@ def test_call_graph_details_and_recursion(page):
     page.d.find_element(By.CSS_SELECTOR, ".det-panel .panel-head button").click()
     assert page.js("return document.querySelector('.det-panel').hidden")
     assert page.errors() == []
+
+
+@pytest.mark.parametrize("kind", ["svg", "png"])
+def test_call_graph_picture_downloads(page, tmp_path, kind):
+    """The call graph's ⤓ SVG / ⤓ PNG save the whole graph as a real, well-formed file."""
+    import xml.etree.ElementTree as ET
+
+    page.d.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(tmp_path)})
+    page.open("?trace=gen-small&view=graph&step=40")
+    page.d.find_element(By.CSS_SELECTOR, "#main .cg-controls [data-download=%s]" % kind).click()
+    pattern = "*-callgraph-step40.%s" % kind
+    found = page.wait(lambda: [f for f in tmp_path.glob(pattern) if f.stat().st_size > 0], timeout=15,
+                      msg="a downloaded " + pattern)
+    data = found[0].read_bytes()
+    if kind == "png":
+        assert data.startswith(b"\x89PNG\r\n\x1a\n")
+    else:
+        texts = " ".join(t.text or "" for t in ET.fromstring(data).iter("{http://www.w3.org/2000/svg}text"))
+        assert "fib" in texts and "work" in texts
+    assert not page.errors()
+
+
+@pytest.mark.parametrize("kind", ["svg", "png"])
+def test_simulator_picture_downloads(page, tmp_path, kind):
+    """⤓ SVG / ⤓ PNG in the simulator save the flowchart as a real file: the SVG is well-formed,
+    holds the running statement's text and the XSS probe only as escaped text; the PNG is a PNG."""
+    import xml.etree.ElementTree as ET
+
+    page.d.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(tmp_path)})
+    page.open("?trace=gen-small&view=simulator&step=7")
+    page.d.find_element(By.CSS_SELECTOR, "#main .sim-panel [data-download=%s]" % kind).click()
+    # named after the trace id inside the file, the view and the step
+    pattern = "*-simulator-step7.%s" % kind
+    found = page.wait(lambda: [f for f in tmp_path.glob(pattern) if f.stat().st_size > 0], timeout=15,
+                      msg="a downloaded " + pattern)
+    data = found[0].read_bytes()
+    if kind == "png":
+        assert data.startswith(b"\x89PNG\r\n\x1a\n")
+        return
+    root = ET.fromstring(data)
+    texts = " ".join(t.text or "" for t in root.iter("{http://www.w3.org/2000/svg}text"))
+    current = page.js("return document.querySelector('#sim-flow .fc-node.now .fc-code, #sim-flow .now .fc-code')?.textContent || ''")
+    assert current and current.strip()[:20] in texts
+    assert b"<script" not in data.lower()
+    assert not page.errors()

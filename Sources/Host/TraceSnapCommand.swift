@@ -17,7 +17,7 @@ struct TraceSnapCommand: AsyncParsableCommand {
         version: "tracesnap \(version)",
         subcommands: [
             Record.self, View.self, Export.self, List.self, Rename.self, Delete.self, Init.self, Project.self,
-            Plugins.self,
+            Plugins.self, Convert.self,
         ]
     )
 

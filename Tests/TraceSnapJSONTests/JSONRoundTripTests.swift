@@ -39,4 +39,20 @@ import TraceSnapJSON
         writer.int(Int64(-7))
         #expect(String(decoding: writer.bytes, as: UTF8.self) == "-9223372036854775808,1234567890123,-7")
     }
+
+    @Test func writesEveryDigitLengthBoundary() {
+        // 0, 9, 10, 99, 100, ... around every power of ten, both signs, and the extremes.
+        var values: [Int64] = [0, Int64.max, Int64.min, Int64.min + 1]
+        var power: Int64 = 1
+        for _ in 0..<19 {
+            values += [power - 1, power, power + 1, -(power - 1), -power, -(power + 1)]
+            if power > Int64.max / 10 { break }
+            power *= 10
+        }
+        for value in values {
+            let writer = JSONWriter(reservingCapacity: 1)
+            writer.int(value)
+            #expect(String(decoding: writer.bytes, as: UTF8.self) == String(value))
+        }
+    }
 }

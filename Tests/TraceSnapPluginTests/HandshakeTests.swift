@@ -7,13 +7,24 @@ import TraceSnapJSON
     @Test func builtInPluginsPassTheHandshake() throws {
         for (library, name) in [
             ("TraceSnapRedactor", "redactor"), ("TraceSnapAnnotator", "annotator"),
-            ("TraceSnapJSONSink", "json"), ("TraceSnapLibrarySink", "library"),
+            ("TraceSnapJSONSink", "json"), ("TraceSnapLibrarySink", "library"), ("TraceSnapNDJSONSink", "ndjson"),
+            ("TraceSnapRequestsCapture", "requests"), ("TraceSnapUrllibCapture", "urllib"),
+            ("TraceSnapHttpxCapture", "httpx"),
         ] {
             let plugin = try PluginLoader.load(path: try PluginHarness.builtPlugin(library))
             #expect(plugin.name == name)
             #expect(plugin.version == "1.0.0")
             #expect(plugin.isTransform || plugin.isSink)
         }
+    }
+
+    @Test func capturePluginsWatchTheirLibraries() throws {
+        let requests = try PluginLoader.load(path: try PluginHarness.builtPlugin("TraceSnapRequestsCapture"))
+        #expect(requests.watches.map { "\($0.module):\($0.qualname)" } == ["requests.sessions:Session.send"])
+        #expect(requests.eventMask == 0)  // never called per event
+        let httpx = try PluginLoader.load(path: try PluginHarness.builtPlugin("TraceSnapHttpxCapture"))
+        #expect(httpx.watches.map(\.qualname) == ["Client.send", "AsyncClient.send"])
+        #expect(requests.abiVersion == "1.1")
     }
 
     @Test func aPluginWrittenInCLoads() throws {
@@ -36,6 +47,14 @@ import TraceSnapJSON
         } throws: { error in
             (error as? PluginError)?.message.contains(message) == true
         }
+    }
+
+    @Test func aPluginBuiltAgainstAnOlderMinorStillLoads() throws {
+        let path = try PluginHarness.fixture(6)
+        let plugin = try PluginLoader.load(path: path)
+        #expect(plugin.name == "c-fixture")
+        #expect(plugin.abiVersion == "1.0")
+        #expect(plugin.watches.isEmpty)
     }
 
     @Test func aTruncatedLibraryIsRefused() throws {

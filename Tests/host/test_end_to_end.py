@@ -149,3 +149,193 @@ def test_a_killed_recording_leaves_a_readable_partial_trace(run, home, tmp_path,
     assert "partial" in exported.stderr
     recovered = int(exported.stderr.split("exporting ")[1].split(" events")[0])
     assert recovered > 1000, "events written before the kill are recovered"
+
+
+LIMITS_SCRIPT = '''\
+def helper(x):
+    return x + 1
+
+def busy(n):
+    total = 0
+    for i in range(n):
+        total = helper(total)
+    return total
+
+def _private(x):
+    return x * 2
+
+print(busy(50), _private(3))
+'''
+
+
+def _events_of(out):
+    trace = json.loads(Path(out).read_text())
+    return trace, trace["events"]
+
+
+def test_record_max_events_ends_with_a_gap_and_says_partial(run, home, tmp_path, e2e_env):
+    script = tmp_path / "limits.py"
+    script.write_text(LIMITS_SCRIPT)
+    out = tmp_path / "limits.json"
+    result = run("record", script, "--out", out, "--no-library", "--max-events", "40", cwd=tmp_path, env=e2e_env,
+                 timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("50 6")  # the program ran to the end, unchanged
+    trace, events = _events_of(out)
+    assert len(events) == 41 and [e["seq"] for e in events] == list(range(41))
+    assert events[-1]["type"] == "gap" and events[-1]["reason"] == "max-events" and events[-1]["dropped"] > 0
+    assert trace["session"]["partial"] is True and trace["session"]["partial_reason"] == "max-events"
+    assert trace["session"]["limits"] == {"max_events": 40}
+
+
+def test_record_function_filters(run, home, tmp_path, e2e_env):
+    script = tmp_path / "limits.py"
+    script.write_text(LIMITS_SCRIPT)
+    only = tmp_path / "only.json"
+    result = run("record", script, "--out", only, "--no-library", "--function", "bus?", cwd=tmp_path, env=e2e_env,
+                 timeout=120)
+    assert result.returncode == 0, result.stderr
+    trace, events = _events_of(only)
+    assert {e["func"] for e in events} == {"busy"}
+    assert trace["session"]["limits"] == {"functions": ["bus?"]}
+
+    without = tmp_path / "without.json"
+    result = run("record", script, "--out", without, "--no-library", "--exclude-function", "helper",
+                 "--exclude-function", "_*", cwd=tmp_path, env=e2e_env, timeout=120)
+    assert result.returncode == 0, result.stderr
+    trace, events = _events_of(without)
+    assert {e["func"] for e in events} == {"<module>", "busy"}
+    assert trace["session"]["limits"] == {"exclude_functions": ["helper", "_*"]}
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--max-events", "0"], "--max-events must be at least 1"),
+    (["--max-events", "many"], "--max-events"),
+    (["--function", " "], "non-empty pattern"),
+])
+def test_record_bad_limits_are_one_line_errors(run, home, tmp_path, e2e_env, args, message):
+    script = tmp_path / "limits.py"
+    script.write_text(LIMITS_SCRIPT)
+    result = run("record", script, *args, cwd=tmp_path, env=e2e_env, timeout=60)
+    assert result.returncode != 0
+    assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def _fixture_plugin(tmp_path, variant, name):
+    """The C fixture plugin (Tests/TraceSnapPluginTests/Fixtures) built with `cc`."""
+    repo = Path(__file__).resolve().parents[2]
+    out = tmp_path / name
+    subprocess.run(["cc", "-shared", "-fPIC", f"-DFIXTURE={variant}", "-I", str(repo / "Sources/Core/PluginABI/include"),
+                    str(repo / "Tests/TraceSnapPluginTests/Fixtures/fixture_plugin.c"), "-o", str(out)], check=True)
+    return out
+
+
+def test_plugins_lists_built_ins_and_reports_broken_plugins(run, home, tmp_path, e2e_env):
+    plugin_dir = tmp_path / "plugins"
+    plugin_dir.mkdir()
+    _fixture_plugin(plugin_dir, 0, "good.so")
+    _fixture_plugin(plugin_dir, 3, "major2.so")
+    good = (plugin_dir / "good.so").read_bytes()
+    (plugin_dir / "truncated.so").write_bytes(good[:2000])
+    (plugin_dir / "notaplugin.so").write_bytes(Path("/bin/true").read_bytes())  # an ELF file, not a plugin
+    env = dict(e2e_env, TRACESNAP_PLUGIN_PATH=str(plugin_dir))
+
+    result = run("plugins", "--json", cwd=tmp_path, env=env, timeout=120)
+    assert result.returncode == 1, result.stderr  # some plugins fail to load
+    rows = {Path(r["path"]).name: r for r in json.loads(result.stdout)["plugins"]}
+    builtin = {r["name"] for r in rows.values() if r["source"] == "built-in" and r["ok"]}
+    assert {"annotator", "redactor", "json", "library"} <= builtin
+    for r in rows.values():
+        if r["ok"]:
+            assert r["abi"].startswith("1.") and r["kind"] and r["version"]
+    assert rows["good.so"]["ok"] and rows["good.so"]["name"] == "c-fixture" and rows["good.so"]["kind"] == ["transform"]
+    assert "plugin ABI v2" in rows["major2.so"]["error"]
+    assert "truncated" in rows["truncated.so"]["error"] or "not" in rows["truncated.so"]["error"]
+    assert not rows["notaplugin.so"]["ok"]
+
+    table = run("plugins", cwd=tmp_path, env=env, timeout=120)
+    assert table.returncode == 1
+    assert "c-fixture" in table.stdout and "FAILS" in table.stdout and "reason: " in table.stdout
+    assert "Traceback" not in table.stdout + table.stderr
+
+
+def test_plugins_all_built_ins_load(run, home, tmp_path, e2e_env):
+    result = run("plugins", cwd=tmp_path, env=dict(e2e_env, TRACESNAP_PLUGIN_PATH=""), timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "FAILS" not in result.stdout
+
+
+def test_plugins_missing_path_is_a_usage_error(run, home, tmp_path, e2e_env):
+    result = run("plugins", str(tmp_path / "nope.so"), cwd=tmp_path, env=e2e_env, timeout=60)
+    assert result.returncode == 2 and "not found" in result.stderr
+
+
+NDJSON_SCRIPT = '''\
+import os, signal, sys
+
+def work(n):
+    total = 0
+    for i in range(n):
+        total += i
+    return total
+
+print(work(200), flush=True)
+marker = "last words"
+if len(sys.argv) > 1:
+    os.kill(os.getpid(), signal.SIGKILL)
+'''
+
+
+def test_ndjson_sink_matches_the_json_file(run, home, tmp_path, e2e_env):
+    script = tmp_path / "streamed.py"
+    script.write_text(NDJSON_SCRIPT)
+    out = tmp_path / "streamed.json"
+    result = run("record", script, "--out", out, "--no-library", "--plugin", "ndjson", cwd=tmp_path, env=e2e_env,
+                 timeout=120)
+    assert result.returncode == 0, result.stderr
+    stream = tmp_path / "streamed.ndjson"
+    lines = [json.loads(l) for l in stream.read_text().splitlines()]
+    assert lines[0]["tracesnap"] == "ndjson" and lines[0]["trace_id"] == "streamed"
+    assert lines[-1]["end"] is True and lines[-1]["session"]["partial"] is False
+    assert lines[1:-1] == json.loads(out.read_text())["events"]
+    converted = tmp_path / "back.json"
+    result = run("convert", stream, converted, cwd=tmp_path, env=e2e_env)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(converted.read_text())["events"] == lines[1:-1]
+    again = tmp_path / "again.ndjson"
+    assert run("convert", converted, again, cwd=tmp_path, env=e2e_env).returncode == 0
+    assert [json.loads(l) for l in again.read_text().splitlines()][1:-1] == lines[1:-1]
+
+
+def test_ndjson_sink_keeps_every_event_when_the_process_is_killed(run, home, tmp_path, e2e_env):
+    script = tmp_path / "killed.py"
+    script.write_text(NDJSON_SCRIPT)
+    result = run("record", script, "kill", "--no-library", "--plugin", "ndjson", cwd=tmp_path, env=e2e_env,
+                 timeout=120)
+    assert result.returncode == -9 or result.returncode == 137, (result.returncode, result.stderr)
+    assert result.stdout.strip() == "19900"
+    assert not (tmp_path / "killed.ndjson").exists()
+    partial = tmp_path / "killed.ndjson.partial"
+    converted = tmp_path / "killed.json"
+    result = run("convert", partial, converted, cwd=tmp_path, env=e2e_env)
+    assert result.returncode == 0, result.stderr
+    assert "partial" in result.stderr
+    trace = json.loads(converted.read_text())
+    events = trace["events"]
+    # everything up to the kill: all 200 loop iterations, the return, and the assignment just before it
+    assert len([e for e in events if e["type"] == "loop"]) == 200
+    assert [e["value"]["repr"] for e in events if e["type"] == "return" and e["func"] == "work"] == ["19900"]
+    assert any(e["type"] == "assign" and e["var"] == "marker" for e in events)
+    assert [e["seq"] for e in events] == list(range(len(events)))
+    assert trace["session"]["partial"] is True
+
+
+def test_convert_errors_are_one_line(run, home, tmp_path, e2e_env):
+    bad = tmp_path / "bad.ndjson"
+    bad.write_text("{\"tracesnap\":\"ndjson\",\"version\":\"0.2\",\"trace_id\":\"x\",\"session\":{}}\nnot json\n{}\n")
+    result = run("convert", bad, tmp_path / "out.json", cwd=tmp_path, env=e2e_env)
+    assert result.returncode != 0 and "line 2" in result.stderr and "Traceback" not in result.stderr
+    result = run("convert", tmp_path / "missing.json", tmp_path / "out.json", cwd=tmp_path, env=e2e_env)
+    assert result.returncode != 0 and "no such file" in result.stderr
+    result = run("convert", bad, tmp_path / "out.txt", cwd=tmp_path, env=e2e_env)
+    assert result.returncode == 2 and ".json or .ndjson" in result.stderr

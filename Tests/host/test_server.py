@@ -568,3 +568,25 @@ def test_stream_keep_alive_and_live_events(server_factory, library, tmp_path, fa
         received += chunk
     assert b"event: exit" in received
     sock.close()
+
+
+def _ndjson(path, events, finished):
+    lines = [{"tracesnap": "ndjson", "version": "0.2", "trace_id": "streamed", "session": {"kind": "script"}}]
+    lines += [{"seq": i, "ts": i, "depth": 1, "type": "line", "line": i + 1} for i in range(events)]
+    if finished:
+        lines.append({"end": True, "session": {"kind": "script", "partial": False}})
+    text = "".join(json.dumps(l) + "\n" for l in lines)
+    path.write_bytes(text.encode() + (b"" if finished else b"\0" * 64))
+
+
+@pytest.mark.parametrize("finished", [True, False])
+def test_view_serves_an_ndjson_stream_as_a_trace(server_factory, tmp_path, finished):
+    stream = tmp_path / ("s.ndjson" if finished else "s.ndjson.partial")
+    _ndjson(stream, 5, finished)
+    server = server_factory(stream, cwd=tmp_path)
+    _, _, session = server.request("GET", "/api/session")
+    status, headers, body = server.request("GET", f"/api/traces/{session['trace']}")
+    assert status == 200
+    assert body["trace_id"] == "streamed" and [e["seq"] for e in body["events"]] == list(range(5))
+    assert body["session"]["partial"] is (not finished)
+    assert ("X-Tracesnap-Partial" in headers) is (not finished)

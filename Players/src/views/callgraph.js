@@ -13,6 +13,7 @@ import { h, replace, shorten, basename } from "ts/dom.js";
 import { createSourcePanel } from "ts/source-panel.js";
 import { argsText, reprOf, valueNode } from "ts/describe.js";
 import { upperBound } from "ts/bsearch.js";
+import { downloadButtons, safeFileName } from "ts/image-export.js";
 
 const W = 188, H = 54, XGAP = 76, YGAP = 92;
 const CHAR_W = 6.7;   // approx. width of an 11px monospace character
@@ -36,7 +37,7 @@ export function createGraphView(p) {
   const zoomLabel = h("span", { class: "zoom-label", text: "100%" });
   const zbtn = (t, title, fn) => { const b = h("button", { class: "btn small", title, "aria-label": title, text: t }); b.addEventListener("click", fn); return b; };
   const controls = h("div", { class: "cg-controls" }, zbtn("−", "Zoom out (−)", () => zoomBy(1 / 1.25)), zoomLabel, zbtn("+", "Zoom in (+)", () => zoomBy(1.25)), zbtn("Fit", "Fit to view (0)", () => fit()),
-    zbtn("⤓ SVG", "Download the graph as SVG", () => download("svg")), zbtn("⤓ PNG", "Download the graph as PNG (2×)", () => download("png")));
+    downloadButtons(() => picture(), () => `${safeFileName(ix.traceId || p.urlTrace())}-callgraph-step${p.step}`));
   const stage = h("div", { class: "cg-stage" }, svg, controls);
   const statusLine = h("div", { class: "cg-status", id: "cg-status" });
   const panel = h("section", { class: "panel cg-panel" }, h("header", { class: "panel-head" }, h("h3", { text: "Call graph" }),
@@ -207,8 +208,8 @@ export function createGraphView(p) {
     }
   }
 
-  /** Export the whole graph (not just the visible part) as SVG or PNG. */
-  function download(kind) {
+  /** The whole graph (not just the visible part) as standalone SVG, styles inlined. */
+  function picture() {
     const clone = svg.cloneNode(true);
     clone.setAttribute("xmlns", "http://www.w3.org/2000/svg");
     const w = Math.ceil(bbox.w), hgt = Math.ceil(bbox.h);
@@ -225,26 +226,7 @@ export function createGraphView(p) {
       .cg-arrowhead{fill:${v("--border-strong")}} .cg-rec{fill:${v("--ev-branch")};font-size:10px}`;
     clone.insertBefore(style, clone.firstChild);
     clone.insertBefore(h("svg:rect", { x: bbox.x, y: bbox.y, width: w, height: hgt, fill: v("--surface") }), style.nextSibling);
-    const text = new XMLSerializer().serializeToString(clone);
-    const base = `${safeName(ix.traceId || p.urlTrace())}-callgraph-step${p.step}`;
-    const save = (blob, ext) => {
-      const a = h("a", { href: URL.createObjectURL(blob), download: `${base}.${ext}` });
-      document.body.appendChild(a); a.click(); a.remove();
-      setTimeout(() => URL.revokeObjectURL(a.href), 2000);
-    };
-    const svgBlob = new Blob([text], { type: "image/svg+xml" });
-    if (kind === "svg") { save(svgBlob, "svg"); return; }
-    const img = new Image();
-    const url = URL.createObjectURL(svgBlob);
-    img.onload = () => {
-      const c = document.createElement("canvas");
-      c.width = w * 2; c.height = hgt * 2;
-      const g = c.getContext("2d");
-      g.scale(2, 2); g.drawImage(img, 0, 0);
-      URL.revokeObjectURL(url);
-      c.toBlob((b) => b && save(b, "png"), "image/png");
-    };
-    img.src = url;
+    return { text: new XMLSerializer().serializeToString(clone), width: w, height: hgt };
   }
 
   // -------------------------------------------------------------- details
@@ -399,4 +381,3 @@ function shortUrl(u) {
 }
 
 /** A safe file name fragment. */
-function safeName(s) { return String(s || "trace").replace(/[^A-Za-z0-9._-]+/g, "_").slice(0, 80) || "trace"; }

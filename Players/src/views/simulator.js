@@ -11,6 +11,7 @@
 import { h, replace, shorten, basename } from "ts/dom.js";
 import { createSourcePanel } from "ts/source-panel.js";
 import { nowSentence, valueNode, typeChip, argsText, isErrorStep } from "ts/describe.js";
+import { downloadButtons, safeFileName, snapshotSvg } from "ts/image-export.js";
 
 const MAX_CALLERS = 4;
 const MAX_CHIPS = 40;       // variable chips shown per frame
@@ -30,7 +31,9 @@ export function createSimulatorView(p) {
     h("span", { class: "lg lg-now", text: "running" }), h("span", { class: "lg lg-loop", text: "⟳ loop" }),
     h("span", { class: "lg lg-branch", text: "◇ decision" }), h("span", { class: "lg lg-ext", text: "↗ HTTP call" }));
   const canvas = h("div", { class: "sim-canvas" }, h("div", { class: "sim-main" }, callers, frameBox), h("aside", { class: "sim-side" }, h("h4", { text: "Variables" }), vars, ext));
-  const panel = h("section", { class: "panel sim-panel" }, h("header", { class: "panel-head" }, h("h3", { text: "Simulator" }), legend), status, canvas);
+  const download = downloadButtons(() => snapshotSvg(canvas),
+    () => `${safeFileName(ix.traceId || p.urlTrace())}-simulator-step${p.step}`);
+  const panel = h("section", { class: "panel sim-panel" }, h("header", { class: "panel-head" }, h("h3", { text: "Simulator" }), legend, download), status, canvas);
   const el = h("div", { class: "view view-sim" }, src.el, panel);
   const flows = new Map();  // key -> flow
   let flow = null;
@@ -146,6 +149,7 @@ export function createSimulatorView(p) {
     else if (e.type === "yield") state = "suspended (yield)";
     replace(frameHead, h("span", { class: "fn big", text: ix.frameLabel(fi) }), h("span", { class: "args", text: `(${argsText(fr.args, 60)})` }),
       ix.fnodes.get(fr.key)?.frames.length > 1 ? h("span", { class: "call-no", text: ` call #${fr.order + 1}` }) : null,
+      ix.taskLabel(fi) ? h("span", { class: "thread task", title: `asyncio task id ${fr.task}`, text: ix.taskLabel(fi) }) : null,
       h("span", { class: "sim-state" + (err ? " bad" : ""), text: state }),
       e.type === "return" && !e.unwind ? h("span", { class: "sim-ret" }, "↩ ", valueNode(e.value, 40)) : null);
     frameBox.classList.toggle("error", err);

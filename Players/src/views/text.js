@@ -71,7 +71,8 @@ export function createTextView(p) {
     return [h("button", { class: "fn link", data: { jump: f.callSeq }, title: `Go to this call (step ${f.callSeq})`, text: ix.frameLabel(fi) }),
       n > 1 ? h("span", { class: "call-no", text: ` #${f.order + 1}` }) : null,
       h("span", { class: "args", text: `(${argsText(f.args, 50)})` }),
-      f.thread && ix.multiThread ? h("span", { class: "thread", text: `thread ${f.thread}` }) : null];
+      f.thread && ix.multiThread ? h("span", { class: "thread", text: `thread ${f.thread}` }) : null,
+      ix.taskLabel(fi) ? h("span", { class: "thread task", title: `asyncio task id ${f.task}`, text: ix.taskLabel(fi) }) : null];
   }
 
   /** One locals row (a <tr>). */

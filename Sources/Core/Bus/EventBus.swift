@@ -21,11 +21,21 @@ public final class EventBus {
     /// Stop delivering after this many events (a `gap` event says how many were left out).
     public let maxEvents: Int64?
     public private(set) var droppedByLimit: Int64 = 0
+    /// The `extcall` events delivered so far, as JSON objects of their members with their `seq`
+    /// (at most `extcallLimit`): a request recording lists its outbound calls in the session.
+    public private(set) var extcalls: [[UInt8]] = []
+    public static let extcallLimit = 1000
+    /// The same plugins without reference counting: the arrays above keep them alive for the
+    /// bus's life, so the per-event path borrows them instead of retaining each one it visits.
+    private let transformRefs: [Unmanaged<LoadedPlugin>]
+    private let sinkRefs: [Unmanaged<LoadedPlugin>]
 
     public init(transforms: [LoadedPlugin], sinks: [LoadedPlugin], maxEvents: Int64? = nil) {
         self.transforms = transforms
         self.sinks = sinks
         self.maxEvents = maxEvents
+        self.transformRefs = transforms.map { Unmanaged.passUnretained($0) }
+        self.sinkRefs = sinks.map { Unmanaged.passUnretained($0) }
     }
 
     /// Sends a recorder event into the chain; returns its `seq`, or -1 when it was dropped.
@@ -38,12 +48,15 @@ public final class EventBus {
     public func deliver(_ event: UnsafeMutablePointer<ts_event>, from index: Int) -> Int64 {
         let bit = UInt64(1) << UInt64(event.pointee.type & 63)
         var i = index
-        while i < transforms.count {
-            let plugin = transforms[i]
-            if plugin.isEnabled && plugin.eventMask & bit != 0 {
-                return plugin.transform(event, bus: self, nextIndex: i + 1)
+        let count = transformRefs.count
+        while i < count {
+            let next = i + 1
+            let seq = transformRefs[i]._withUnsafeGuaranteedRef { plugin -> Int64? in
+                guard plugin.isEnabled && plugin.eventMask & bit != 0 else { return nil }
+                return plugin.transform(event, bus: self, nextIndex: next)
             }
-            i += 1
+            if let seq { return seq }
+            i = next
         }
         return store(event)
     }
@@ -58,11 +71,33 @@ public final class EventBus {
         event.pointee.seq = seq
         let type = Int(event.pointee.type)
         if type < typeCounts.count { typeCounts[type] += 1 }
+        if type == Int(TS_EVENT_EXTCALL.rawValue) && extcalls.count < EventBus.extcallLimit {
+            rememberExtcall(event.pointee, seq: seq)
+        }
         let bit = UInt64(1) << UInt64(event.pointee.type & 63)
-        for sink in sinks where sink.isEnabled && sink.eventMask & bit != 0 {
-            sink.store(event)
+        for sink in sinkRefs {
+            sink._withUnsafeGuaranteedRef { plugin in
+                if plugin.isEnabled && plugin.eventMask & bit != 0 { plugin.store(event) }
+            }
         }
         return seq
+    }
+
+    /// A watched Python call of `plugin` finished (plugin ABI 1.1): the plugin's events enter the
+    /// chain right after it (for a sink: straight at the sinks).
+    public func watched(_ call: UnsafePointer<ts_watch_call>, by plugin: LoadedPlugin) {
+        let position = transforms.firstIndex { $0 === plugin }
+        plugin.watched(call, bus: self, nextIndex: position.map { $0 + 1 } ?? transforms.count)
+    }
+
+    private func rememberExtcall(_ event: ts_event, seq: Int64) {
+        var object = Array("{\"seq\":\(seq)".utf8)
+        if event.extra_json.len > 0, let pointer = event.extra_json.ptr {
+            object.append(UInt8(ascii: ","))
+            object.append(contentsOf: UnsafeRawBufferPointer(start: pointer, count: event.extra_json.len))
+        }
+        object.append(UInt8(ascii: "}"))
+        extcalls.append(object)
     }
 
     /// Delivers a `gap` event past the limit, so the trace says events were left out.

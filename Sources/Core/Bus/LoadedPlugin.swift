@@ -12,14 +12,17 @@ public final class LoadedPlugin {
     public let kind: UInt32
     public let eventMask: UInt64
     public let features: [String]
-    /// The plugin ABI version the plugin was built against (from its descriptor).
-    public let abiMajor: UInt16
-    public let abiMinor: UInt16
     private let descriptor: UnsafePointer<ts_plugin_descriptor>
     private var state: UnsafeMutableRawPointer?
     public private(set) var isEnabled = true
     public private(set) var failure: String?
 
+    /// The plugin ABI version the plugin was built against, e.g. "1.0".
+    public var abiVersion: String {
+        "\(descriptor.pointee.abi_major).\(descriptor.pointee.abi_minor)"
+    }
+    /// The Python callables this plugin watches (ABI 1.1; empty for a 1.0 plugin).
+    public let watches: [WatchSpec]
     public var isTransform: Bool { kind & UInt32(TS_PLUGIN_KIND_TRANSFORM) != 0 }
     public var isSink: Bool { kind & UInt32(TS_PLUGIN_KIND_SINK) != 0 }
 
@@ -31,8 +34,6 @@ public final class LoadedPlugin {
         version = d.version.map { String(cString: $0) } ?? "0"
         kind = d.kind
         eventMask = d.event_mask
-        abiMajor = d.abi_major
-        abiMinor = d.abi_minor
         var features: [String] = []
         if var cursor = d.features {
             while let feature = cursor.pointee {
@@ -41,6 +42,38 @@ public final class LoadedPlugin {
             }
         }
         self.features = features
+        var watches: [WatchSpec] = []
+        let watchFieldsEnd = MemoryLayout<ts_plugin_descriptor>.offset(of: \.on_watch)! + MemoryLayout<UnsafeRawPointer>.size
+        if Int(d.struct_size) >= watchFieldsEnd, d.on_watch != nil, let list = d.watches {
+            for index in 0..<Int(d.watch_count) {
+                let watch = list[index]
+                guard let module = watch.module, let qualname = watch.qualname else { continue }
+                var reads: [String] = []
+                if var cursor = watch.reads {
+                    while let path = cursor.pointee {
+                        reads.append(String(cString: path))
+                        cursor += 1
+                    }
+                }
+                watches.append(
+                    WatchSpec(index: UInt32(index), module: String(cString: module), qualname: String(cString: qualname), reads: reads))
+            }
+        }
+        self.watches = watches
+    }
+
+    /// A watched call of this plugin finished: hands it to `on_watch`, whose events continue the
+    /// chain at `nextIndex` (see `EventBus.deliver`). A failure disables the plugin.
+    public func watched(_ call: UnsafePointer<ts_watch_call>, bus: EventBus, nextIndex: Int) {
+        guard isEnabled, let onWatch = descriptor.pointee.on_watch, !watches.isEmpty else { return }
+        var context = NextContext(bus: Unmanaged.passUnretained(bus).toOpaque(), nextIndex: nextIndex)
+        var error: UnsafeMutablePointer<CChar>?
+        let status = withUnsafeMutablePointer(to: &context) { contextPointer -> Int32 in
+            var next = ts_next(ctx: UnsafeMutableRawPointer(contextPointer), emit: nextEmit)
+            return onWatch(state, call, &next, &error)
+        }
+        let message = LoadedPlugin.consume(error)
+        if status != TS_OK { disable(reason: message ?? "on_watch failed") }
     }
 
     /// Takes ownership of a plugin-allocated error message.
@@ -168,8 +201,9 @@ private let nextEmit: @convention(c) (UnsafeMutableRawPointer?, UnsafeMutablePoi
     guard let contextPointer, let event else { return -1 }
     let context = contextPointer.assumingMemoryBound(to: NextContext.self)
     context.pointee.emitted = true
-    let bus = Unmanaged<EventBus>.fromOpaque(context.pointee.bus).takeUnretainedValue()
-    let seq = bus.deliver(event, from: context.pointee.nextIndex)
+    let seq = Unmanaged<EventBus>.fromOpaque(context.pointee.bus)._withUnsafeGuaranteedRef {
+        $0.deliver(event, from: context.pointee.nextIndex)
+    }
     context.pointee.lastSeq = seq
     return seq
 }

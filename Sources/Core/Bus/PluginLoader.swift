@@ -9,8 +9,9 @@ import Glibc
 /// reports an error, and a descriptor with the wrong magic, another ABI major or a struct smaller
 /// than the 1.0 layout. Libraries are loaded with `RTLD_NOW | RTLD_LOCAL` and never unloaded.
 public enum PluginLoader {
-    /// `sizeof(ts_plugin_descriptor)` in ABI 1.0: the smallest descriptor the host accepts.
-    static let minimumDescriptorSize = MemoryLayout<ts_plugin_descriptor>.size
+    /// `sizeof(ts_plugin_descriptor)` in ABI 1.0 (where the 1.1 members start): the smallest
+    /// descriptor the host accepts.
+    static let minimumDescriptorSize = MemoryLayout<ts_plugin_descriptor>.offset(of: \.watches)!
 
     /// Loaded libraries by real path, so a plugin named twice is loaded once.
     nonisolated(unsafe) private static var cache: [String: UnsafePointer<ts_plugin_descriptor>] = [:]

@@ -6,8 +6,6 @@ public final class JSONWriter {
     @usableFromInline var storage: UnsafeMutablePointer<UInt8>
     @usableFromInline var capacity: Int
     @usableFromInline var written: Int = 0
-    /// 24 bytes for formatting integers.
-    @usableFromInline let scratch = UnsafeMutablePointer<UInt8>.allocate(capacity: 24)
     /// Number of bytes written.
     public var count: Int { written }
 
@@ -17,7 +15,6 @@ public final class JSONWriter {
     }
 
     deinit {
-        scratch.deallocate()
         storage.deallocate()
     }
 
@@ -215,43 +212,77 @@ public final class JSONWriter {
     @usableFromInline static let digitPairs: StaticString =
         "0001020304050607080910111213141516171819202122232425262728293031323334353637383940414243444546474849505152535455565758596061626364656667686970717273747576777879808182838485868788899091929394959697989900"
 
-    /// Appends a decimal integer.
+    /// 10^exponent for 0...19 (a switch compiles to a constant table, no global to initialise).
+    @inlinable @inline(__always)
+    static func powerOfTen(_ exponent: Int) -> UInt64 {
+        switch exponent {
+        case 0: return 1
+        case 1: return 10
+        case 2: return 100
+        case 3: return 1_000
+        case 4: return 10_000
+        case 5: return 100_000
+        case 6: return 1_000_000
+        case 7: return 10_000_000
+        case 8: return 100_000_000
+        case 9: return 1_000_000_000
+        case 10: return 10_000_000_000
+        case 11: return 100_000_000_000
+        case 12: return 1_000_000_000_000
+        case 13: return 10_000_000_000_000
+        case 14: return 100_000_000_000_000
+        case 15: return 1_000_000_000_000_000
+        case 16: return 10_000_000_000_000_000
+        case 17: return 100_000_000_000_000_000
+        case 18: return 1_000_000_000_000_000_000
+        default: return 10_000_000_000_000_000_000
+        }
+    }
+
+    /// The number of decimal digits of `value` (1 for 0): a bit count scaled by log10(2), corrected
+    /// by one comparison.
+    @inlinable @inline(__always)
+    static func decimalLength(_ value: UInt64) -> Int {
+        let bits = 64 &- value.leadingZeroBitCount
+        let guess = (bits &* 1233) >> 12
+        return guess &+ (value >= powerOfTen(guess) ? 1 : 0)
+    }
+
+    /// Appends a decimal integer. The digits go straight into place, two at a time, back to front.
     @inlinable
     public func int(_ value: Int64) {
         reserve(20)
-        if value >= 0 && value < 10 {
-            storage[written] = 0x30 &+ UInt8(truncatingIfNeeded: value)
-            written += 1
-            return
-        }
         if value < 0 {
             storage[written] = 0x2D
-            written += 1
+            written &+= 1
         }
         var magnitude = value.magnitude
-        // Digits are produced two at a time, back to front, into the scratch area.
+        if magnitude < 10 {
+            storage[written] = 0x30 &+ UInt8(truncatingIfNeeded: magnitude)
+            written &+= 1
+            return
+        }
+        let length = JSONWriter.decimalLength(magnitude)
         let pairs = JSONWriter.digitPairs.utf8Start
-        var position = 24
+        var end = storage + (written &+ length)
         while magnitude >= 100 {
             let quotient = magnitude / 100
             let pair = Int(truncatingIfNeeded: magnitude &- quotient &* 100) &* 2
-            position &-= 2
-            scratch[position] = pairs[pair]
-            scratch[position &+ 1] = pairs[pair &+ 1]
+            end -= 2
+            end[0] = pairs[pair]
+            end[1] = pairs[pair &+ 1]
             magnitude = quotient
         }
         if magnitude >= 10 {
             let pair = Int(truncatingIfNeeded: magnitude) &* 2
-            position &-= 2
-            scratch[position] = pairs[pair]
-            scratch[position &+ 1] = pairs[pair &+ 1]
+            end -= 2
+            end[0] = pairs[pair]
+            end[1] = pairs[pair &+ 1]
         } else {
-            position &-= 1
-            scratch[position] = 0x30 &+ UInt8(truncatingIfNeeded: magnitude)
+            end -= 1
+            end[0] = 0x30 &+ UInt8(truncatingIfNeeded: magnitude)
         }
-        let length = 24 &- position
-        (storage + written).update(from: scratch + position, count: length)
-        written += length
+        written &+= length
     }
 
     /// Appends a decimal integer.

@@ -46,6 +46,7 @@ public struct Trace: Sendable {
         if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) {
             throw TraceReadError(.empty, path: path)
         }
+        if isNDJSON(bytes[0..<min(bytes.count, headerLimit)]) { return try parseNDJSON(bytes, path: path) }
         do {
             let json = try JSONParser.parse(bytes)
             return try fromDocument(json, path: path)

@@ -47,7 +47,7 @@ enum TraceFileResponse {
         }
         do {
             let trace = try Trace.load(path: path)
-            headers[HTTPHeader("X-Tracesnap-Partial")] = trace.partialReason ?? "partial"
+            if trace.isPartial { headers[HTTPHeader("X-Tracesnap-Partial")] = trace.partialReason ?? "partial" }
             return HTTPResponse(statusCode: .ok, headers: headers, body: Data(trace.serialized()))
         } catch {
             return APIResponse.error(.unprocessableContent, "\(error)")

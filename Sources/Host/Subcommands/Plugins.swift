@@ -1,56 +1,57 @@
 import ArgumentParser
-import TraceSnapJSON
+import Foundation
 import TraceSnapLibrary
 
 extension TraceSnapCommand {
-    /// `tracesnap plugins [--json]`: every plugin tracesnap can find and whether it loads.
+    /// `tracesnap plugins [--json] [PATH...]`: every recorder plugin this installation can find.
     ///
-    /// The survey runs in the Python that `record` would use (`tracesnap._plugins`), which loads
-    /// each library through the core's real handshake, so "loads" here means "loads when
-    /// recording". A plugin that crashes while loading takes only that helper process down.
+    /// Plugins load into the traced Python process, so they are checked there: this replaces
+    /// itself (`execv`) with `<python> -m tracesnap._plugins`, which handshakes with each
+    /// candidate in a child process of its own (a plugin that crashes while loading is reported,
+    /// not fatal). See `tracesnap/_plugins.py`.
     struct Plugins: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "List the plugins tracesnap can find (built-in, TRACESNAP_PLUGIN_PATH, config) and whether they load.")
+            abstract: "List the recorder plugins tracesnap can find and whether each one loads.",
+            discussion: """
+                Candidates: the built-in plugins, every .so in the directories of $TRACESNAP_PLUGIN_PATH, \
+                and the PATHs given. Each is loaded and checked against the plugin ABI (name, version, ABI \
+                version, kind); one that fails is listed with the reason. Exits 1 when any plugin fails to load.
+                """)
 
-        @Flag(help: "Print JSON instead of a table.")
+        @Flag(help: "Print the list as JSON.")
         var json = false
 
-        @Option(help: "The Python interpreter (default: as for `record`).")
+        @Option(help: "The Python interpreter (default: $TRACESNAP_PYTHON, $VIRTUAL_ENV/bin/python, python3).")
         var python: String?
+
+        @Argument(help: "More plugin files to check.")
+        var paths: [String] = []
 
         func run() throws {
             let cwd = FileSystem.currentDirectory()
-            let answer = try PythonConfig.run(["plugins", "--start", cwd], python: python)
-            let plugins = answer["plugins"]?.arrayValue ?? []
-            if json {
-                Output.line(JSONValue.array(plugins).serialized)
-                return
+            let interpreter = try Record.resolvePython(python)
+            let packageDir = HostEnvironment.pythonPackageDirectory()
+            guard FileSystem.kind(packageDir + "/_plugins.py") == .file else {
+                throw CLIError(
+                    "cannot find the tracesnap Python package (\(packageDir)/_plugins.py is missing); "
+                        + "set \(HostEnvironment.pythonPackageVariable) to its directory")
             }
-            var table = TextTable(
-                headers: ["NAME", "VERSION", "ABI", "KIND", "SOURCE", "ENABLED", "STATUS"],
-                alignments: [.left, .left, .left, .left, .left, .left, .left])
-            table.maxColumnWidth = 400
-            for plugin in plugins {
-                let loads = plugin["loads"]?.boolValue ?? false
-                let kinds = plugin["kind"]?.arrayValue?.compactMap(\.stringValue) ?? []
-                let status =
-                    loads ? "loads" : "refused: \(plugin["error"]?.stringValue ?? "unknown error")"
-                table.rows.append([
-                    plugin["name"]?.stringValue ?? plugin["reference"]?.stringValue ?? "?",
-                    plugin["version"]?.stringValue ?? "-",
-                    plugin["abi"]?.stringValue ?? "-",
-                    kinds.isEmpty ? "-" : kinds.joined(separator: "+"),
-                    plugin["source"]?.stringValue ?? "-",
-                    (plugin["enabled"]?.boolValue ?? false) ? "yes" : "no",
-                    status,
-                ])
+            for path in paths where FileSystem.kind(FileSystem.absolute(path, base: cwd)) == .missing {
+                throw CLIError.usage("\(FileSystem.absolute(path, base: cwd)) not found")
             }
-            for line in table.render() { Output.line(line) }
-            if let file = answer["config"]?["config_file"]?.stringValue {
-                Output.line("config: \(file)")
-            } else if let file = answer["config"]?["pyproject_file"]?.stringValue {
-                Output.line("config: \(file) [tool.tracesnap]")
-            }
+            // `-m tracesnap._plugins` must import this very package.
+            let parent = FileSystem.dirname(of: packageDir)
+            let existing = HostEnvironment.variables["PYTHONPATH"].map { ":" + $0 } ?? ""
+            setenv("PYTHONPATH", parent + existing, 1)
+            let argv =
+                [interpreter, "-m", "tracesnap._plugins"] + (json ? ["--json"] : [])
+                + paths.map { FileSystem.absolute($0, base: cwd) }
+            fflush(stdout)
+            fflush(stderr)
+            var cArgs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) }
+            cArgs.append(nil)
+            execv(interpreter, &cArgs)
+            throw CLIError("cannot run \(interpreter): \(String(cString: strerror(errno)))")
         }
     }
 }

@@ -45,6 +45,26 @@ extension TraceSnapCommand {
         @Option(help: "A recorder plugin to load (repeatable).")
         var plugin: [String] = []
 
+        @Option(
+            help: ArgumentHelp(
+                "Stop recording after this many events; the trace ends with a gap event and is marked partial.",
+                valueName: "N"))
+        var maxEvents: Int?
+
+        @Option(
+            name: .customLong("function"),
+            help: ArgumentHelp(
+                "Record only functions whose name or qualified name matches (glob, repeatable); callees that do not match are not recorded.",
+                valueName: "PATTERN"))
+        var functions: [String] = []
+
+        @Option(
+            name: .customLong("exclude-function"),
+            help: ArgumentHelp(
+                "Do not record functions whose name or qualified name matches (glob, repeatable).",
+                valueName: "PATTERN"))
+        var excludeFunctions: [String] = []
+
         @Option(help: "The Python interpreter (default: $TRACESNAP_PYTHON, $VIRTUAL_ENV/bin/python, python3).")
         var python: String?
 
@@ -70,6 +90,12 @@ extension TraceSnapCommand {
             }
             if let project, TraceLibraryName.trimmed(project).isEmpty {
                 throw CLIError.usage("--project must not be empty")
+            }
+            if let maxEvents, maxEvents < 1 {
+                throw CLIError.usage("--max-events must be at least 1 (got \(maxEvents))")
+            }
+            for pattern in functions + excludeFunctions where TraceLibraryName.trimmed(pattern).isEmpty {
+                throw CLIError.usage("--function and --exclude-function need a non-empty pattern")
             }
             let stem = Self.stem(of: script)
             let resolvedTraceID = traceID.map(TraceLibraryName.trimmed) ?? stem
@@ -102,6 +128,9 @@ extension TraceSnapCommand {
                 ("redact", .array(redactions.map { .string($0) })),
                 ("project", resolvedProject.map { .string($0) } ?? .null),
                 ("plugins", .array(plugin.map { .string($0) })),
+                ("max_events", maxEvents.map { .int(Int64($0)) } ?? .null),
+                ("functions", .array(functions.map { .string(TraceLibraryName.trimmed($0)) })),
+                ("exclude_functions", .array(excludeFunctions.map { .string(TraceLibraryName.trimmed($0)) })),
                 ("home", .string(TraceLibrary.defaultRoot(environment: HostEnvironment.variables))),
             ])
             return (request, interpreter, launcher)

@@ -111,6 +111,16 @@ extension TraceSnapCommand {
             switch try library.resolve(trace, cwd: cwd) {
             case .file(let path):
                 let real = FileSystem.realPath(path) ?? path
+                if Trace.isNDJSONFile(path: real) {
+                    // a stream of the ndjson sink: served converted (see TraceFileResponse)
+                    let stream = try withCLIErrors { try Trace.load(path: real) }
+                    if stream.isPartial {
+                        Output.warning(
+                            "\(path) is a stream that did not finish; serving its \(stream.events.count) complete events")
+                    }
+                    let id = ServerContext.fileTraceID(path: real)
+                    return (id, [id: real], path)
+                }
                 let summary = try TraceSummary.scan(path: real)
                 if let error = summary.syntaxError {
                     if summary.topIsObject || error.contains("empty") {

@@ -19,7 +19,9 @@ final class Annotator: TraceSnapPlugin {
         let structure: FileStructure?
         var previousLine = 0
         var stack: [(context: StructureContext, seq: Int64)] = []
-        var iterations: [Int: Int64] = [:]
+        /// The last iteration counted per loop node (index = node), -1 before the first; sized on
+        /// first use.
+        var iterations: [Int64] = []
         init(frameID: UInt64, structure: FileStructure?) {
             self.frameID = frameID
             self.structure = structure
@@ -130,7 +132,7 @@ final class Annotator: TraceSnapPlugin {
         // A loop header reached from outside the loop starts a new entry of that loop.
         do {
             for loop in structure.loops(headedAt: line) where previous == 0 || !structure.loop(loop, covers: previous) {
-                state.iterations[loop] = -1
+                if loop < state.iterations.count { state.iterations[loop] = -1 }
             }
         }
         // Leave the contexts this line is not in.
@@ -139,9 +141,8 @@ final class Annotator: TraceSnapPlugin {
         }
         // A jump back to the top of a `while` body (no header line event, e.g. `while True:`)
         // starts the next iteration.
-        if let position = state.stack.firstIndex(where: { entry in
-            let node = structure.nodes[entry.context.node]
-            guard entry.context.arm == -1, node.subkind == "while", let body = node.body else { return false }
+        if structure.hasWhileBodyStart(line), let position = state.stack.firstIndex(where: { entry in
+            guard entry.context.arm == -1, let body = structure.whileBodies[entry.context.node] else { return false }
             return line == body.lowerBound && previous >= line && body.contains(previous)
                 && !structure.loops(headedAt: line).contains { structure.loop($0, covers: previous) }
         }) {
@@ -157,7 +158,10 @@ final class Annotator: TraceSnapPlugin {
                 var taken: [UInt8] = []
                 var extra: [UInt8] = []
                 if context.arm == -1 {
-                    let iteration = (state.iterations[context.node] ?? -1) + 1
+                    if state.iterations.isEmpty {
+                        state.iterations = [Int64](repeating: -1, count: structure.nodes.count)
+                    }
+                    let iteration = state.iterations[context.node] + 1
                     state.iterations[context.node] = iteration
                     structural.type = TS_EVENT_LOOP.rawValue
                     structural.index = iteration

@@ -36,6 +36,17 @@ final class FileStructure {
     private var cache: [[StructureContext]?] = []
     /// Loop node indices by header line (index = line).
     private var loopHeaders: [[Int]] = []
+    /// The body of each `while` loop (index = node; nil for every other node).
+    private(set) var whileBodies: [ClosedRange<Int>?] = []
+    /// Whether a `while` body starts at the line (index = line): only there can a jump back
+    /// start the next iteration without a header line event.
+    private var whileBodyStarts: [Bool] = []
+
+    /// Whether some `while` loop's body starts at `line`.
+    @inline(__always)
+    func hasWhileBodyStart(_ line: Int) -> Bool {
+        line >= 0 && line < whileBodyStarts.count && whileBodyStarts[line]
+    }
 
     /// Loops whose header is `line`.
     @inline(__always)
@@ -97,8 +108,14 @@ final class FileStructure {
         let lastLine = nodes.map(\.end).max() ?? 0
         cache = Array(repeating: nil, count: lastLine + 2)
         loopHeaders = Array(repeating: [], count: lastLine + 2)
+        whileBodies = Array(repeating: nil, count: nodes.count)
+        whileBodyStarts = Array(repeating: false, count: lastLine + 2)
         for (index, node) in nodes.enumerated() where node.kind == .loop && node.body != nil {
             if node.header >= 0 && node.header < loopHeaders.count { loopHeaders[node.header].append(index) }
+            if node.subkind == "while", let body = node.body {
+                whileBodies[index] = body
+                if body.lowerBound >= 0 && body.lowerBound < whileBodyStarts.count { whileBodyStarts[body.lowerBound] = true }
+            }
         }
     }
 

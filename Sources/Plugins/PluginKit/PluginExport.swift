@@ -34,6 +34,18 @@ public enum PluginExport {
             let features = UnsafeMutablePointer<UnsafePointer<CChar>?>.allocate(capacity: Plugin.features.count + 1)
             for (index, feature) in Plugin.features.enumerated() { features[index] = UnsafePointer(strdup(feature)) }
             features[Plugin.features.count] = nil
+            let watches = Plugin.watches
+            let watchTable = UnsafeMutablePointer<ts_watch>.allocate(capacity: max(1, watches.count))
+            for (index, watch) in watches.enumerated() {
+                let reads = UnsafeMutablePointer<UnsafePointer<CChar>?>.allocate(capacity: watch.reads.count + 1)
+                for (position, path) in watch.reads.enumerated() { reads[position] = UnsafePointer(strdup(path)) }
+                reads[watch.reads.count] = nil
+                (watchTable + index).initialize(
+                    to: ts_watch(
+                        struct_size: UInt32(MemoryLayout<ts_watch>.size), flags: 0,
+                        module: UnsafePointer(strdup(watch.module)), qualname: UnsafePointer(strdup(watch.qualname)),
+                        reads: UnsafePointer(reads)))
+            }
             let storage = UnsafeMutablePointer<ts_plugin_descriptor>.allocate(capacity: 1)
             storage.initialize(
                 to: ts_plugin_descriptor(
@@ -50,7 +62,11 @@ public enum PluginExport {
                     begin: beginCallback,
                     on_event: eventCallback,
                     finish: finishCallback,
-                    destroy: destroyCallback))
+                    destroy: destroyCallback,
+                    watches: watches.isEmpty ? nil : UnsafePointer(watchTable),
+                    watch_count: UInt32(watches.count),
+                    reserved: 0,
+                    on_watch: watches.isEmpty ? nil : watchCallback))
             descriptorStorage = storage
         }
         descriptor?.pointee = UnsafePointer(descriptorStorage)
@@ -90,7 +106,13 @@ public enum PluginExport {
 /// Holds a plugin instance behind the opaque `state` pointer.
 final class PluginBox {
     let plugin: any TraceSnapPlugin
-    init(_ plugin: any TraceSnapPlugin) { self.plugin = plugin }
+    /// The same instance, borrowed: the per-event callback calls through it without retaining
+    /// (`plugin` keeps it alive until `destroy`).
+    unowned(unsafe) let borrowed: any TraceSnapPlugin
+    init(_ plugin: any TraceSnapPlugin) {
+        self.plugin = plugin
+        self.borrowed = plugin
+    }
 }
 
 private let createCallback:
@@ -134,9 +156,27 @@ private let eventCallback:
         UnsafeMutableRawPointer?, UnsafeMutablePointer<ts_event>?, UnsafePointer<ts_next>?,
         UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
     ) -> Int32 = { state, event, next, errorOut in
-        guard let plugin = PluginExport.instance(state), let event, let next else { return TS_OK }
+        guard let state, let event, let next else { return TS_OK }
         do {
-            try plugin.handle(EventView(event), next: EventForwarder(next: next))
+            try Unmanaged<PluginBox>.fromOpaque(state)._withUnsafeGuaranteedRef { box in
+                try box.borrowed.handle(EventView(event), next: EventForwarder(next: next))
+            }
+            return TS_OK
+        } catch {
+            return PluginExport.fail(error, into: errorOut)
+        }
+    }
+
+private let watchCallback:
+    @convention(c) (
+        UnsafeMutableRawPointer?, UnsafePointer<ts_watch_call>?, UnsafePointer<ts_next>?,
+        UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
+    ) -> Int32 = { state, call, next, errorOut in
+        guard let state, let call, let next else { return TS_OK }
+        do {
+            try Unmanaged<PluginBox>.fromOpaque(state)._withUnsafeGuaranteedRef { box in
+                try box.borrowed.watched(WatchedCall(pointer: call), next: EventForwarder(next: next))
+            }
             return TS_OK
         } catch {
             return PluginExport.fail(error, into: errorOut)

@@ -60,6 +60,11 @@ public protocol TraceSnapPlugin: AnyObject {
     func handle(_ event: EventView, next: EventForwarder) throws
     /// The session ends.
     func finish(session: JSONValue, partial: Bool) throws -> FinishResult
+
+    /// Python callables to watch (plugin ABI 1.1); `watched` receives their finished calls.
+    static var watches: [Watch] { get }
+    /// A watched call finished; emit events (an `extcall`, say) with `next`.
+    func watched(_ call: WatchedCall, next: EventForwarder) throws
 }
 
 // MARK: - Default implementations
@@ -70,6 +75,8 @@ extension TraceSnapPlugin {
     public func begin(traceID: String, session: JSONValue) throws -> JSONValue? { nil }
     public func handle(_ event: EventView, next: EventForwarder) throws { next.emit(event) }
     public func finish(session: JSONValue, partial: Bool) throws -> FinishResult { FinishResult() }
+    public static var watches: [Watch] { [] }
+    public func watched(_ call: WatchedCall, next: EventForwarder) throws {}
 }
 
 /// An error a plugin throws; its message reaches the user in the host's one warning.

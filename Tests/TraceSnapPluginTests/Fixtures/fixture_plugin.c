@@ -1,7 +1,8 @@
 /* A plugin written in plain C against tracesnap_plugin.h, built by the tests with `cc`.
  * FIXTURE selects a variant: 0 good (drops `line` events), 1 only exports the v2 entry symbol,
  * 2 wrong magic, 3 descriptor claims ABI major 2, 4 on_event fails on the 3rd event,
- * 5 entry point reports an error. */
+ * 5 entry point reports an error, 6 good but built against ABI 1.0 (the descriptor ends before the
+ * 1.1 members and says minor 0). */
 #include <stdlib.h>
 #include <string.h>
 #include "tracesnap_plugin.h"
@@ -46,6 +47,10 @@ int tracesnap_plugin_init_v1(const ts_host_api *host, const ts_plugin_descriptor
     (void)host;
     if (FIXTURE == 2) descriptor.magic = 0x12345678u;
     if (FIXTURE == 3) descriptor.abi_major = 2;
+    if (FIXTURE == 6) {
+        descriptor.struct_size = (uint32_t)offsetof(ts_plugin_descriptor, watches);
+        descriptor.abi_minor = 0;
+    }
     if (FIXTURE == 5) {
         *error = strdup("this fixture refuses to start");
         return TS_ERROR;

@@ -94,12 +94,13 @@ def test_precedence_cli_env_config_pyproject_default(tmp_path):
     cli = {"project": "cli", "redact": ["from_cli"]}
     env = {"TRACESNAP_PROJECT": "env", "TRACESNAP_REDACT": "from_env, second"}
     result = resolve(start, cli, **env)
-    assert (result.project, result.redact) == ("cli", ["from_cli"])
+    assert result.project == "cli"
+    # redaction names add up: no source can drop a name another one redacts
+    assert result.redact == ["from_py", "from_toml", "from_env", "second", "from_cli"]
     result = resolve(start, None, **env)
-    assert (result.project, result.redact) == ("env", ["from_env", "second"])
-    assert result.project_origin == "environment"
+    assert (result.project, result.project_origin) == ("env", "environment")
     result = resolve(start)
-    assert (result.project, result.redact) == ("toml", ["from_toml"])
+    assert (result.project, result.redact) == ("toml", ["from_py", "from_toml"])
     # keys the nearer file does not set still come from pyproject.toml
     assert result.sink == "json"
     assert result.output_dir == str(tmp_path / "py-out")
@@ -111,11 +112,13 @@ def test_precedence_cli_env_config_pyproject_default(tmp_path):
     assert (result.project, result.redact, result.sink) == ("app", [], "library")
 
 
-def test_env_plugins_and_sink_override_the_file(tmp_path):
+def test_plugins_add_up_and_minus_removes(tmp_path):
+    write(tmp_path / "pyproject.toml", '[tool.tracesnap]\nplugins = ["p"]\n')
     write(tmp_path / ".tracesnap.toml", 'plugins = ["a", "b"]\nsink = "library"\n')
     result = resolve(tmp_path, None, TRACESNAP_PLUGINS="c,d", TRACESNAP_SINK="json")
-    assert result.plugins == ["c", "d"] and result.sink == "json"
-    assert resolve(tmp_path, {"plugins": ["e"]}, TRACESNAP_PLUGINS="c").plugins == ["e"]
+    assert result.plugins == ["p", "a", "b", "c", "d"] and result.sink == "json"
+    result = resolve(tmp_path, {"plugins": ["-a", "e", "-requests"]}, TRACESNAP_PLUGINS="c")
+    assert result.plugins == ["p", "b", "c", "-a", "e", "-requests"]
 
 
 def test_option_tables_are_taken_per_plugin(tmp_path):
@@ -246,15 +249,16 @@ def test_empty_environment_value_is_an_error(tmp_path):
 
 def test_main_prints_json_or_one_error_line(tmp_path, capsys):
     write(tmp_path / ".tracesnap.toml", 'project = "j"\n')
-    _config.main(["resolve", "--start", str(tmp_path)])
+    _config.main(["--start", str(tmp_path)])
     import json
     assert json.loads(capsys.readouterr().out)["project"] == "j"
     (tmp_path / ".tracesnap.toml").write_text('projekt = "j"\n')
     with pytest.raises(SystemExit) as info:
-        _config.main(["resolve", "--start", str(tmp_path)])
+        _config.main(["--start", str(tmp_path)])
     assert info.value.code == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and err.startswith(f"error: {tmp_path}/.tracesnap.toml:1: unknown key")
+    assert err.count("\n") == 1
+    assert err.startswith(f"tracesnap: error: {tmp_path}/.tracesnap.toml:1: unknown key")
 
 
 def test_runner_refuses_a_bad_config_before_running_the_script(tmp_path):

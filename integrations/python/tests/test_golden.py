@@ -320,6 +320,20 @@ def test_semantics_async_await_is_yield_resume(hook):
     assert evs(t, "yield", "main") and evs(t, "resume", "main")
 
 
+@pytest.mark.parametrize("hook", _semantic_params("async_gather.py"))
+def test_semantics_async_events_carry_their_task(hook):
+    t = trace_of("async_gather.py", hook)
+    main_call = evs(t, "call", "main")[0]
+    a, b, c = evs(t, "call", "work")
+    # awaited directly: main's task; run by gather: a task each; every event of a frame has its task
+    assert main_call["task"] and a["task"] == main_call["task"]
+    assert len({main_call["task"], b["task"], c["task"]}) == 3
+    for call in (main_call, a, b, c):
+        assert {e.get("task") for e in t["events"] if e.get("frame_id") == call["frame_id"]} == {call["task"]}
+    # the module body runs before any task exists
+    assert all("task" not in e for e in t["events"] if e["func"] == "<module>")
+
+
 @pytest.mark.parametrize("hook", _semantic_params("async_gather.py", BUG_AWAIT_STOPITERATION))
 def test_semantics_async_no_stopiteration_noise(hook):
     t = trace_of("async_gather.py", hook)

@@ -141,3 +141,26 @@ def test_runner_summary_with_the_library(tmp_path):
     assert "tracesnap: project      proj" in lines
     assert f"tracesnap: open it with:  tracesnap view {ids[0]}" in lines
     assert (home / "traces" / f"{ids[0]}.json").is_file()
+
+
+def test_start_recording_max_events_stops_with_a_gap(tmp_path):
+    _, r = run_py('''
+        import json, tracesnap
+
+        def count(n):
+            total = 0
+            for i in range(n):
+                total += i
+            return total
+
+        tracesnap.start_recording("capped", source_files=[__file__], max_events=25)
+        result = count(100)
+        trace = tracesnap.stop_recording()
+        print(result)
+        print(json.dumps({"n": len(trace["events"]), "last": trace["events"][-1], "session": trace["session"]}))
+    ''', tmp_path)
+    result, payload = r.stdout.strip().splitlines()
+    assert result == "4950"  # the program is unchanged
+    data = json.loads(payload)
+    assert data["n"] == 26 and data["last"]["type"] == "gap" and data["last"]["reason"] == "max-events"
+    assert data["session"]["partial"] is True and data["session"]["limits"] == {"max_events": 25}

@@ -48,6 +48,8 @@ needs_native = pytest.mark.skipif(not NATIVE_AVAILABLE, reason=NATIVE_REASON)
 def _child_env(extra=None):
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("TRACESNAP_", "PYTEST_", "COV_")) and k != "PYTHONPATH"}
+    if os.environ.get("TRACESNAP_LIB_DIR"):  # a development build of the native libraries
+        env["TRACESNAP_LIB_DIR"] = os.environ["TRACESNAP_LIB_DIR"]
     env["PYTHONFAULTHANDLER"] = "1"
     env["PYTHONIOENCODING"] = "utf-8"
     if extra:

@@ -85,6 +85,8 @@ void PyUnicode_InternInPlace(PyObject **s);
 
 /* Containers */
 PyObject *PyDict_GetItem(PyObject *d, PyObject *key);
+PyObject *PyDict_GetItemString(PyObject *d, const char *key);
+PyObject *PyImport_GetModuleDict(void);
 PyObject *PyDict_GetItemWithError(PyObject *d, PyObject *key);
 int PyDict_Next(PyObject *d, Py_ssize_t *pos, PyObject **key, PyObject **value);
 Py_ssize_t PyDict_Size(PyObject *d);

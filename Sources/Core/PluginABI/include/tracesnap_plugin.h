@@ -29,7 +29,7 @@ extern "C" {
 /** ABI major version: bumped only for incompatible changes (with a new entry symbol). */
 #define TS_PLUGIN_ABI_MAJOR 1
 /** ABI minor version: bumped when fields or host functions are appended. */
-#define TS_PLUGIN_ABI_MINOR 0
+#define TS_PLUGIN_ABI_MINOR 1
 /** The descriptor magic, "TSNP". */
 #define TS_PLUGIN_MAGIC 0x54534E50u
 
@@ -176,6 +176,52 @@ typedef struct ts_host_api {
     int64_t (*now_ns)(void);
 } ts_host_api;
 
+/* ---- Watching Python calls (since 1.1) --------------------------------------------------- */
+
+/**
+ * A Python callable a plugin watches, and what it reads from each call (since 1.1).
+ *
+ * The recorder wraps `module.qualname` (e.g. `requests.sessions` / `Session.send`) for the length
+ * of a recording: at once when the module is already imported, otherwise as soon as the program
+ * imports it (the recorder never imports it itself). When an outermost call of it finishes
+ * (returned or raised), each path in `reads` is evaluated on the call and the plugin's
+ * `on_watch` receives the values. The wrapper never changes what the call returns or raises.
+ *
+ * Path grammar: a root — `args[N]` (positional argument N; for a method, `args[0]` is `self`),
+ * `kwargs.NAME`, `result`, `exception` — followed by `.attribute` steps, optionally ended by
+ * `#len` (the `len()` of the value), `#dict` (a mapping as an object of str → str) or `#str`
+ * (its `str()`). Values arrive as JSON: null (missing, or reading it failed), booleans, numbers,
+ * strings; any other object as its `str()`, cut at 2000 characters. Reading never raises into
+ * the program and never runs code but attribute access, `len`, `str` and mapping iteration.
+ */
+typedef struct ts_watch {
+    uint32_t struct_size;
+    uint32_t flags;             /* reserved, 0 */
+    const char *module;         /* module that defines the callable, e.g. "urllib.request" */
+    const char *qualname;       /* "OpenerDirector.open"; a class attribute or a module function */
+    const char *const *reads;   /* NULL-terminated paths, see above */
+} ts_watch;
+
+/** One finished outermost call of a watched callable (since 1.1). */
+typedef struct ts_watch_call {
+    uint32_t struct_size;
+    uint32_t watch_index;       /* index into the descriptor's `watches` */
+    int64_t started_ts;         /* ns since the session started, like ts_event.ts */
+    int64_t ended_ts;
+    ts_str values_json;         /* JSON object: {path: value} for every path in `reads` */
+    ts_str exception_type;      /* the exception's class name; empty when the call returned */
+    ts_str exception_message;   /* str() of the exception */
+    /* Where the call was made: the innermost traced frame on the calling thread. */
+    int64_t call_seq;           /* seq of that frame's current line event, or -1 */
+    uint64_t frame_id;          /* 0 when no traced frame is running */
+    uint64_t thread;
+    uint64_t task;
+    int32_t depth;
+    int32_t line;
+    ts_str file;
+    ts_str func;
+} ts_watch_call;
+
 /* ---- Plugin descriptor -------------------------------------------------------------------- */
 
 /** Plugin kinds (a plugin may be both). */
@@ -222,6 +268,17 @@ typedef struct ts_plugin_descriptor {
                   char **replacement, size_t *replacement_len, char **result_json, char **error);
     /** Release the instance. Called once, after `finish` or after a failure. */
     void (*destroy)(void *state);
+
+    /* since 1.1 */
+    /** Python callables to watch (see `ts_watch`), `watch_count` of them; NULL/0 for none. */
+    const ts_watch *watches;
+    uint32_t watch_count;
+    uint32_t reserved;
+    /**
+     * A watched call finished. Emit any events (an `extcall`, say) with `next`, as `on_event`
+     * does; the events enter the chain after this plugin. NULL when `watch_count` is 0.
+     */
+    int (*on_watch)(void *state, const ts_watch_call *call, const ts_next *next, char **error);
 } ts_plugin_descriptor;
 
 /**

@@ -56,7 +56,8 @@ enum MonitoringHook {
     /// The recorder and the traced code object for a callback, or nil to ignore it.
     @inline(__always)
     private static func resolve(_ args: UnsafePointer<OpaquePointer?>?, _ count: Py_ssize_t) -> (Recorder, CodeInfo)? {
-        guard count >= 1, let args, let code = args[0], let recorder = ActiveRecording.recorder, recorder.isActive
+        guard count >= 1, let args, let code = args[0], let recorder = ActiveRecording.recorder, recorder.isActive,
+            recorder.acceptsCurrentThread
         else { return nil }
         return (recorder, recorder.codeInfo(code))
     }

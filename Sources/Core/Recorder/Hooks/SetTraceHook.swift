@@ -23,7 +23,7 @@ enum SetTraceHook {
 
     static let callback: Py_tracefunc = { _, frame, what, arg in
         guard let frame else { return 0 }
-        guard let recorder = ActiveRecording.recorder, recorder.isActive else {
+        guard let recorder = ActiveRecording.recorder, recorder.isActive, recorder.acceptsCurrentThread else {
             PyEval_SetTrace(nil, nil)
             return 0
         }

@@ -57,6 +57,10 @@ final class CodeInfo {
     /// A generator, coroutine or async generator: its frames suspend and resume.
     var isResumable: Bool { flags & (0x20 | 0x80 | 0x100 | 0x200) != 0 }
 
+    /// A coroutine or async generator (CO_COROUTINE, CO_ITERABLE_COROUTINE, CO_ASYNC_GENERATOR):
+    /// its frames run inside an asyncio task.
+    var isAsync: Bool { flags & (0x80 | 0x100 | 0x200) != 0 }
+
     /// An untraced code object.
     init(untraced code: PyObjectPointer) {
         self.code = code

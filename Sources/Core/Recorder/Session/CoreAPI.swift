@@ -122,3 +122,75 @@ public func ts_session_stop(
         partial: partial != 0, reason: reason.map { String(cString: $0) }, extra: extraValue)
     return mallocJSON(result)
 }
+
+/// Loads the plugin at `path` and performs the ABI handshake, without creating an instance:
+/// for `tracesnap plugins`. Returns a malloc'ed JSON object (release with `ts_free`):
+/// `{"ok": true, "name", "version", "abi", "kind": [...], "features": [...], "path"}` or
+/// `{"ok": false, "error": "<one line>", "path"}`.
+@_cdecl("ts_plugin_probe")
+public func ts_plugin_probe(_ path: UnsafePointer<CChar>?) -> UnsafeMutablePointer<CChar>? {
+    let requested = path.map { String(cString: $0) } ?? ""
+    do {
+        let plugin = try PluginLoader.load(path: requested)
+        var kinds: [JSONValue] = []
+        if plugin.isTransform { kinds.append(.string("transform")) }
+        if plugin.isSink { kinds.append(.string("sink")) }
+        return mallocJSON(.object([
+            ("ok", .bool(true)), ("name", .string(plugin.name)), ("version", .string(plugin.version)),
+            ("abi", .string(plugin.abiVersion)), ("kind", .array(kinds)),
+            ("features", .array(plugin.features.map { .string($0) })), ("path", .string(plugin.path)),
+        ]))
+    } catch let error as PluginError {
+        return mallocJSON(.object([("ok", .bool(false)), ("error", .string(error.message)), ("path", .string(requested))]))
+    } catch {
+        return mallocJSON(.object([("ok", .bool(false)), ("error", .string("\(error)")), ("path", .string(requested))]))
+    }
+}
+
+/// The Python callables the session's plugins watch (plugin ABI 1.1), as a malloc'ed JSON array
+/// (release with `ts_free`); see `RecordingSession.watchList`.
+@_cdecl("ts_session_watches")
+public func ts_session_watches(_ handle: Int64) -> UnsafeMutablePointer<CChar>? {
+    guard let session = sessions[handle] else {
+        setLastError("unknown session")
+        return nil
+    }
+    return mallocJSON(session.watchList())
+}
+
+/// A watched call finished (called by `tracesnap/_watch.py` on the calling thread, GIL held).
+/// `started`/`ended` are CLOCK_MONOTONIC nanoseconds (`time.monotonic_ns()`); the strings are
+/// UTF-8 (`values` a JSON object of the plugin's reads).
+@_cdecl("ts_watch_report")
+public func ts_watch_report(
+    _ handle: Int64, _ plugin: Int32, _ watch: Int32, _ started: Int64, _ ended: Int64,
+    _ values: UnsafePointer<CChar>?, _ exceptionType: UnsafePointer<CChar>?, _ exceptionMessage: UnsafePointer<CChar>?
+) {
+    guard let session = sessions[handle] else { return }
+    session.reportWatch(
+        plugin: Int(plugin), watch: UInt32(max(0, watch)), started: started, ended: ended,
+        valuesJSON: values.map { String(cString: $0) } ?? "{}",
+        exceptionType: exceptionType.map { String(cString: $0) } ?? "",
+        exceptionMessage: exceptionMessage.map { String(cString: $0) } ?? "")
+}
+
+/// The `extcall` events delivered so far (at most 1000), as a malloc'ed JSON array of objects
+/// (`seq` and the event's members); release with `ts_free`.
+@_cdecl("ts_session_extcalls")
+public func ts_session_extcalls(_ handle: Int64) -> UnsafeMutablePointer<CChar>? {
+    guard let session = sessions[handle] else {
+        setLastError("unknown session")
+        return nil
+    }
+    var bytes: [UInt8] = [UInt8(ascii: "[")]
+    for (index, object) in session.bus.extcalls.enumerated() {
+        if index > 0 { bytes.append(UInt8(ascii: ",")) }
+        bytes.append(contentsOf: object)
+    }
+    bytes.append(contentsOf: [UInt8(ascii: "]"), 0])
+    return bytes.withUnsafeBufferPointer { buffer in
+        let copy = malloc(buffer.count)!.assumingMemoryBound(to: CChar.self)
+        memcpy(copy, buffer.baseAddress!, buffer.count)
+        return copy
+    }
+}

@@ -30,6 +30,12 @@ final class FrameState {
     var handlingException = false
     /// Set while a generator or coroutine frame is suspended.
     var suspended = false
+    /// The asyncio task this frame runs in (`id()` of the task), or 0: a coroutine frame takes
+    /// the task current when it first runs, any other frame its caller's.
+    var task: UInt64 = 0
+    /// `seq` of this frame's latest line event (-1 before the first, or when it was dropped):
+    /// the line an outbound call made from this frame belongs to.
+    var lineSeq: Int64 = -1
 
     init(frameId: UInt64, info: CodeInfo, frame: OpaquePointer?, depth: Int32) {
         self.frameId = frameId

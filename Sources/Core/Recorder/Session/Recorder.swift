@@ -29,6 +29,8 @@ final class Recorder {
     private var latestMutations: [UnsafeRawPointer: (repr: ReprText, tick: UInt64)] = [:]
     /// Counts line events; orders mutations against the start of each frame's current line.
     private var tick: UInt64 = 0
+    /// Which asyncio task is running (asked only when a coroutine frame starts).
+    private let tasks = AsyncioTasks()
 
     private func rememberMutation(of key: UnsafeRawPointer, repr: ReprText) {
         if latestMutations.count > 100_000 { latestMutations.removeAll(keepingCapacity: true) }
@@ -46,6 +48,43 @@ final class Recorder {
     var reportsHandling = false
     /// False after `stop()`: late callbacks (other threads) return at once.
     private(set) var isActive = true
+    /// A recording scoped to one thread (a web request): the ident of that thread; events of every
+    /// other thread are ignored (never disabled: other threads may run the same code unrecorded).
+    var scopeThread: UInt?
+
+    /// A recording scoped to one asyncio task (an async web request): `id()` of that task; events
+    /// of frames running in other tasks on the same thread are left out (tasks the view starts
+    /// itself are other tasks too).
+    var scopeTask: UInt64?
+
+    /// Delivers one event to the bus, unless it belongs to another task than the one recorded.
+    @inline(__always)
+    @discardableResult
+    private func send(_ event: inout ts_event) -> Int64 {
+        if let scopeTask, event.task != scopeTask { return -1 }
+        return withUnsafeMutablePointer(to: &event) { bus.emit($0) }
+    }
+
+    /// Where a watched Python call (plugin ABI 1.1) is being made on the calling thread: the
+    /// innermost traced frame and the seq of its current line. Nil when this recording does not
+    /// take events from this thread or task.
+    func watchContext() -> (state: FrameState?, thread: UInt64)? {
+        guard isActive, acceptsCurrentThread else { return nil }
+        let thread = currentThread()
+        let top = thread.stack.last
+        if let scopeTask, (top?.task ?? tasks.currentTaskID()) != scopeTask { return nil }
+        return (top, UInt64(thread.ident))
+    }
+
+    /// The asyncio task running now (0 outside a task); see `AsyncioTasks`.
+    func currentTaskID() -> UInt64 { tasks.currentTaskID() }
+
+    /// Whether the calling thread's events belong to this recording.
+    @inline(__always)
+    var acceptsCurrentThread: Bool {
+        guard let scopeThread else { return true }
+        return PyThread_get_thread_ident() == scopeThread
+    }
 
     init(bus: EventBus, analyzer: PyObjectPointer, startNanoseconds: Int64) {
         self.bus = bus
@@ -132,6 +171,7 @@ final class Recorder {
     private func pushFrame(on thread: ThreadState, info: CodeInfo, frame: OpaquePointer?) -> FrameState {
         let state = FrameState(
             frameId: nextFrameID, info: info, frame: frame, depth: Int32(thread.stack.count + 1))
+        state.task = info.isAsync ? tasks.currentTaskID() : (thread.stack.last?.task ?? 0)
         nextFrameID += 1
         thread.stack.append(state)
         emitCall(state, thread: thread)
@@ -166,7 +206,7 @@ final class Recorder {
         state.depth = Int32(thread.stack.count + 1)
         thread.stack.append(state)
         var event = baseEvent(TS_EVENT_RESUME, state, thread: thread, line: state.lastLine)
-        withUnsafeMutablePointer(to: &event) { _ = bus.emit($0) }
+        send(&event)
     }
 
     /// A new line is about to run.
@@ -185,7 +225,7 @@ final class Recorder {
         state.lineStartTick = tick
         if info.hasGlobalStores { rememberGlobalsBefore(line, state: state, frame: frame) }
         var event = baseEvent(TS_EVENT_LINE, state, thread: thread, line: line)
-        withUnsafeMutablePointer(to: &event) { _ = bus.emit($0) }
+        state.lineSeq = send(&event)
     }
 
     /// The frame returns `value`, or unwinds when `value` is nil.
@@ -197,7 +237,7 @@ final class Recorder {
         if unwinding {
             event.flags |= UInt32(TS_EVENTF_UNWIND)
             thread.unwindingException = state.pendingException.map { UnsafeRawPointer($0) }
-            withUnsafeMutablePointer(to: &event) { _ = bus.emit($0) }
+            send(&event)
         } else {
             if let pending = state.pendingException {
                 // Returned normally: whatever was pending was dealt with.
@@ -208,7 +248,7 @@ final class Recorder {
             let captured = capturer.capture(value ?? Py.none)
             captured.withCValue { cValue in
                 event.value = cValue
-                withUnsafeMutablePointer(to: &event) { _ = bus.emit($0) }
+                send(&event)
             }
         }
         popFrame(state, on: thread)
@@ -228,7 +268,7 @@ final class Recorder {
         let captured = capturer.capture(value ?? Py.none)
         captured.withCValue { cValue in
             event.value = cValue
-            withUnsafeMutablePointer(to: &event) { _ = bus.emit($0) }
+            send(&event)
         }
         popFrame(state, on: thread)
         state.suspended = true
@@ -308,6 +348,7 @@ final class Recorder {
         lastCodeInfo = nil
         lastCodeKey = nil
         capturer.releaseCaches()
+        tasks.release()
         latestMutations.removeAll()
         Py_DecRef(analyzer)
     }
@@ -321,6 +362,7 @@ final class Recorder {
         event.line = line
         event.thread = UInt64(thread.ident)
         event.frame_id = state.frameId
+        event.task = state.task
         event.file = state.info.file.cString
         event.func = state.info.function.cString
         return event
@@ -333,7 +375,7 @@ final class Recorder {
         if info.isModule { event.flags |= UInt32(TS_EVENTF_MODULE) }
         let count = min(info.argumentCount, info.names.count)
         guard count > 0 else {
-            withUnsafeMutablePointer(to: &event) { _ = bus.emit($0) }
+            send(&event)
             return
         }
         callValues.removeAll(keepingCapacity: true)
@@ -369,7 +411,7 @@ final class Recorder {
             callArguments.withUnsafeBufferPointer { buffer in
                 event.args = buffer.baseAddress
                 event.nargs = UInt32(buffer.count)
-                withUnsafeMutablePointer(to: &event) { _ = bus.emit($0) }
+                send(&event)
             }
         }
     }
@@ -387,7 +429,7 @@ final class Recorder {
                 event.text = ts_str(ptr: messageBytes.baseAddress?.assumingMemoryBound(to: CChar.self), len: messageBytes.count)
                 value.withCValue { cValue in
                     event.value = cValue
-                    withUnsafeMutablePointer(to: &event) { _ = bus.emit($0) }
+                    send(&event)
                 }
             }
         }
@@ -565,10 +607,10 @@ final class Recorder {
             if let value {
                 value.withCValue { cValue in
                     event.value = cValue
-                    withUnsafeMutablePointer(to: &event) { _ = bus.emit($0) }
+                    self.send(&event)
                 }
             } else {
-                withUnsafeMutablePointer(to: &event) { _ = bus.emit($0) }
+                self.send(&event)
             }
         }
         if let previous = state.slots[index].captured {

@@ -7,8 +7,8 @@ import TraceSnapJSON
 ///
 /// Configuration is a JSON object (built by `tracesnap._recording`):
 /// `{"trace_id", "session": {…static session members…}, "plugins": [{"name", "path", "options",
-/// "required", "default_path"}], "max_events"}` (`default_path`: the `path` option given to a sink
-/// whose options have none). Plugins are loaded in order; a plugin that fails to load is
+/// "required", "default_path"}], "max_events", "thread_scope", "task_scope"}` (`default_path`: the
+/// `path` option given to a sink whose options have none). Plugins are loaded in order; a plugin that fails to load is
 /// skipped with one warning unless it is `required` (the sinks the caller asked for), which fails
 /// the whole session with a one-line error.
 final class RecordingSession {
@@ -20,6 +20,11 @@ final class RecordingSession {
     private(set) var hook: String = "none"
     private let startNanoseconds = MonotonicClock.nanoseconds()
     private var stopped = false
+    /// Record only the thread that starts the session (`"thread_scope": true`, the web
+    /// integrations: one request, one thread).
+    private let threadScoped: Bool
+    /// Record only the asyncio task that starts the session (`"task_scope": true`: an async view).
+    private let taskScoped: Bool
 
     init(configuration: JSONValue) throws {
         traceID = configuration["trace_id"]?.stringValue ?? "trace"
@@ -46,6 +51,8 @@ final class RecordingSession {
         if let opcodes = configuration["return_opcodes"]?.arrayValue?.compactMap(\.intValue), !opcodes.isEmpty {
             SetTraceHook.returnOpcodes = Set(opcodes.map { UInt8(truncatingIfNeeded: $0) })
         }
+        threadScoped = configuration["thread_scope"]?.boolValue ?? false
+        taskScoped = configuration["task_scope"]?.boolValue ?? false
         let maxEvents = configuration["max_events"]?.intValue
         bus = EventBus(
             transforms: loaded.filter { $0.isTransform && !$0.isSink },
@@ -63,6 +70,11 @@ final class RecordingSession {
         }
         if let parsed = try? JSONParser.parse(sessionText) { session = parsed }
         let recorder = Recorder(bus: bus, analyzer: analyzer, startNanoseconds: startNanoseconds)
+        if threadScoped { recorder.scopeThread = PyThread_get_thread_ident() }
+        if taskScoped {
+            let task = recorder.currentTaskID()
+            if task != 0 { recorder.scopeTask = task }
+        }
         self.recorder = recorder
         ActiveRecording.recorder = recorder
         let runtime = PythonRuntime.shared
@@ -81,6 +93,55 @@ final class RecordingSession {
             hook = "settrace"
         }
         return hook
+    }
+
+    /// Every Python callable the session's plugins watch (plugin ABI 1.1), for the Python side to
+    /// wrap: `[{"plugin": n, "watch": i, "module", "qualname", "reads": [...]}]`.
+    func watchList() -> JSONValue {
+        var list: [JSONValue] = []
+        for (position, plugin) in plugins.enumerated() where plugin.isEnabled {
+            for watch in plugin.watches {
+                list.append(.object([
+                    ("plugin", .int(Int64(position))), ("watch", .int(Int64(watch.index))),
+                    ("module", .string(watch.module)), ("qualname", .string(watch.qualname)),
+                    ("reads", .array(watch.reads.map { .string($0) })),
+                ]))
+            }
+        }
+        return .array(list)
+    }
+
+    /// A watched call finished on the calling thread: builds its `ts_watch_call` (with where it
+    /// was made from) and hands it to the plugin. Ignored once stopped, or when the call belongs
+    /// to a thread or task this recording does not take.
+    func reportWatch(plugin position: Int, watch: UInt32, started: Int64, ended: Int64, valuesJSON: String,
+        exceptionType: String, exceptionMessage: String)
+    {
+        guard !stopped, position >= 0, position < plugins.count, let recorder,
+            let context = recorder.watchContext()
+        else { return }
+        let plugin = plugins[position]
+        let state = context.state
+        var values = valuesJSON
+        var type = exceptionType
+        var message = exceptionMessage
+        values.withUTF8 { valueBytes in
+            type.withUTF8 { typeBytes in
+                message.withUTF8 { messageBytes in
+                    var call = ts_watch_call(
+                        struct_size: UInt32(MemoryLayout<ts_watch_call>.size), watch_index: watch,
+                        started_ts: started - startNanoseconds, ended_ts: ended - startNanoseconds,
+                        values_json: ts_str(ptr: UnsafeRawPointer(valueBytes.baseAddress)?.assumingMemoryBound(to: CChar.self), len: valueBytes.count),
+                        exception_type: ts_str(ptr: UnsafeRawPointer(typeBytes.baseAddress)?.assumingMemoryBound(to: CChar.self), len: typeBytes.count),
+                        exception_message: ts_str(ptr: UnsafeRawPointer(messageBytes.baseAddress)?.assumingMemoryBound(to: CChar.self), len: messageBytes.count),
+                        call_seq: state?.lineSeq ?? -1, frame_id: state?.frameId ?? 0, thread: context.thread,
+                        task: state?.task ?? 0, depth: state?.depth ?? 0, line: state?.lastLine ?? 0,
+                        file: state?.info.file.cString ?? ts_str(ptr: nil, len: 0),
+                        func: state?.info.function.cString ?? ts_str(ptr: nil, len: 0))
+                    withUnsafePointer(to: &call) { bus.watched($0, by: plugin) }
+                }
+            }
+        }
     }
 
     /// Stops recording and finalises every plugin. Returns the result object for the caller.

@@ -82,7 +82,8 @@ def _resolve_files(source_files: Optional[Iterable[Union[str, "os.PathLike[str]"
 
 
 def _start(trace_id: str, kind: str, source_files: Any, redact_names: Any,
-           output: Optional[str], entry: Optional[str] = None) -> _Handle:
+           output: Optional[str], entry: Optional[str] = None,
+           max_events: Optional[int] = None) -> _Handle:
     if _ACTIVE.get() is not None:
         raise RuntimeError("recording already active in this context")
     files = _resolve_files(source_files)
@@ -96,6 +97,7 @@ def _start(trace_id: str, kind: str, source_files: Any, redact_names: Any,
     else:
         path = os.path.abspath(os.fspath(output))  # type: ignore[arg-type]
         os.makedirs(os.path.dirname(path), exist_ok=True)
+    limits = {"max_events": int(max_events)} if max_events else {}
     try:
         # The project configuration of the (first) recorded file's directory: its plugins,
         # their options, extra redactions and project (tracesnap._config; arguments win).
@@ -115,6 +117,7 @@ def _start(trace_id: str, kind: str, source_files: Any, redact_names: Any,
             plugin_dirs=config.plugin_dirs,
             plugin_options={ref: config.options_for(ref) for ref in ["annotator", "redactor", *config.plugins]},
             output_dir=config.output_dir,
+            **limits,
         )
         native.start()
     except BaseException:
@@ -144,15 +147,17 @@ def _unlink(path: str) -> None:
 
 def start_recording(trace_id: str = "trace", kind: str = "script",
                     source_files: Optional[Sequence[str]] = None,
-                    redact_names: Optional[Iterable[str]] = None) -> _Handle:
+                    redact_names: Optional[Iterable[str]] = None, *,
+                    max_events: Optional[int] = None) -> _Handle:
     """Start recording the given source files on this thread (and threads it starts later).
 
     Raises ``RuntimeError("recording already active in this context")`` when this context is
     already recording, ``ValueError`` when ``source_files`` is empty, ``FileNotFoundError`` for a
     missing file, and :class:`RecorderUnavailableError` when the native recorder cannot load.
-    End it with :func:`stop_recording`, which returns the trace.
+    End it with :func:`stop_recording`, which returns the trace. ``max_events`` stops recording
+    after that many events (the trace ends with a ``gap`` event and is marked partial).
     """
-    return _start(trace_id, kind, source_files, redact_names, output=None)
+    return _start(trace_id, kind, source_files, redact_names, output=None, max_events=max_events)
 
 
 def stop_recording(**session_extra: Any) -> Dict[str, Any]:

@@ -97,6 +97,22 @@ def _instructions(code):
         yield line, ins
 
 
+_BUILTIN_NAMES = frozenset(dir(__import__("builtins")))
+_ATTRIBUTE_LOADS = {"LOAD_METHOD", "LOAD_ATTR"}
+
+
+def _is_called_global(instructions, k):
+    """Whether the LOAD_GLOBAL at ``instructions[k]`` only fetches a function to call it
+    (``range(n)``, ``len(xs)``): calling a global does not change it, so it is not a mutation
+    candidate. 3.11+ says so exactly (the low bit of the argument pushes the NULL of a call); before,
+    a builtin's name that is not followed by an attribute load (``list.append``) counts as called."""
+    ins = instructions[k][1]
+    if sys.version_info >= (3, 11):
+        return bool((ins.arg or 0) & 1)
+    following = instructions[k + 1][1].opname if k + 1 < len(instructions) else ""
+    return ins.argval in _BUILTIN_NAMES and following not in _ATTRIBUTE_LOADS
+
+
 def _pair_names(ins, code):
     """The two names of a 3.13 superinstruction such as STORE_FAST_STORE_FAST."""
     value = ins.argval
@@ -198,7 +214,8 @@ def analyze_code(code, filename_is_traced):
     stores_by_line = {}
     loads_by_line = {}
     mutating_lines = set()
-    for line, ins in _instructions(code):
+    instructions = list(_instructions(code))
+    for k, (line, ins) in enumerate(instructions):
         if line is None:
             continue
         op = ins.opname
@@ -231,7 +248,8 @@ def analyze_code(code, filename_is_traced):
                 loads_by_line.setdefault(line, []).append(slot(ins.argval, SCOPE_NAME))
         elif op == "LOAD_GLOBAL":
             var = ins.argval
-            if isinstance(var, str) and var not in skip_names and not var.startswith("__"):
+            if (isinstance(var, str) and var not in skip_names and not var.startswith("__")
+                    and not _is_called_global(instructions, k)):
                 # a module-level container mutated from a function (log.append(x)) is recorded
                 # in the function that changed it
                 loads_by_line.setdefault(line, []).append(slot(var, SCOPE_GLOBAL if is_function else SCOPE_NAME))
@@ -327,12 +345,40 @@ class FileFilter:
         return found
 
 
-def make_analyzer(source_files):
-    """Returns the callable the recorder calls once per new code object."""
+class FunctionFilter:
+    """``--function`` / ``--exclude-function``: glob patterns matched against a code object's
+    name and (3.11+) qualified name. Module and class bodies count as functions named
+    ``<module>`` and the class name."""
+
+    def __init__(self, include=(), exclude=()):
+        self.include = [p for p in include if p]
+        self.exclude = [p for p in exclude if p]
+
+    def __bool__(self):
+        return bool(self.include or self.exclude)
+
+    def _matches(self, code, patterns):
+        from fnmatch import fnmatchcase
+
+        names = {code.co_name, getattr(code, "co_qualname", code.co_name)}
+        return any(fnmatchcase(name, pattern) for name in names for pattern in patterns)
+
+    def allows(self, code):
+        if self.include and not self._matches(code, self.include):
+            return False
+        return not (self.exclude and self._matches(code, self.exclude))
+
+
+def make_analyzer(source_files, functions=(), exclude_functions=()):
+    """Returns the callable the recorder calls once per new code object. A code object the
+    analyzer returns None for is not recorded (and, with sys.monitoring, never reported again)."""
     traced = FileFilter(source_files)
+    chosen = FunctionFilter(functions, exclude_functions)
 
     def analyze(code):
         try:
+            if chosen and not chosen.allows(code):
+                return None
             return analyze_code(code, traced)
         except Exception:  # never let analysis break the traced program
             return None

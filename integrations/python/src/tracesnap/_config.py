@@ -1,11 +1,12 @@
 """Per-project configuration: the one resolver of ``.tracesnap.toml`` and ``[tool.tracesnap]``.
 
-Every part of tracesnap that needs the configuration gets it from here: the ``tracesnap
-record`` runner and the in-process API (``tracesnap.record(...)``) call :func:`resolve`, and the
-Swift command line asks the same interpreter for the resolved configuration as JSON
-(``python -c 'from tracesnap._config import main; main()' resolve --start DIR``, see
-:func:`main`). The recorder itself and the plugins never parse TOML (they are Foundation-free
-native code); they receive the result as JSON.
+Every part of tracesnap that needs the configuration gets it from here, in the Python that
+records: the ``tracesnap record`` runner and the in-process API (``tracesnap.record(...)``) call
+:func:`resolve`, and ``tracesnap plugins`` runs ``tracesnap._plugins`` in that interpreter, which
+does too. ``python -m tracesnap._config [--start DIR]`` prints the resolved configuration as JSON.
+The recorder itself and the plugins never parse TOML (they are Foundation-free native code);
+they receive the result as JSON. The Swift host only writes the file (``init``, ``project
+NAME``) and reads its ``project`` key for ``project``/``view`` (the reference behaviour).
 
 Where values come from, highest precedence first:
 
@@ -17,8 +18,9 @@ Where values come from, highest precedence first:
 4. the nearest ``pyproject.toml`` with a ``[tool.tracesnap]`` table, walking up likewise;
 5. the defaults.
 
-For each key, the first source that sets it wins whole (lists are not merged across sources;
-per-plugin option tables are taken per plugin). The built-in redaction names and the default
+For each key the first source that sets it wins, except ``plugins`` and ``redact``, which add up
+over all sources (lowest precedence first; ``-NAME`` in ``plugins`` removes NAME, and turns a
+default plugin off), and the per-plugin option tables, which are taken per plugin. The built-in redaction names and the default
 transforms are always on, whatever the configuration says.
 
 TOML is parsed with ``tomllib`` (3.11+) or ``tomli`` (3.9/3.10, a declared dependency). Errors
@@ -537,10 +539,20 @@ def resolve(start: str, cli: Optional[Dict[str, Any]] = None,
         result.project_origin = "folder" if folder else "default"
     result.origins["project"] = result.project_origin
 
-    layer = first("plugins")
-    if layer is not None:
-        result.plugins = [_plugin_reference(p, layer) for p in layer.values["plugins"]]
-        result.origins["plugins"] = layer.origin
+    # plugins and redact add up over the sources, lowest precedence first (a command line
+    # `--redact` must not drop a name the project redacts); "-NAME" removes NAME.
+    for layer in reversed(layers):
+        for reference in layer.values.get("plugins", []):
+            reference = _plugin_reference(reference, layer)
+            if reference.startswith("-"):
+                result.plugins = [p for p in result.plugins if p != reference[1:]]
+            if reference not in result.plugins:
+                result.plugins.append(reference)
+            result.origins["plugins"] = layer.origin
+        for name in layer.values.get("redact", []):
+            if name.lower() not in result.redact:
+                result.redact.append(name.lower())
+            result.origins["redact"] = layer.origin
 
     # Directories searched for plugins by name: TRACESNAP_PLUGIN_PATH first, then every
     # config's plugin_path (relative to its file), nearest first.
@@ -562,11 +574,6 @@ def resolve(start: str, cli: Optional[Dict[str, Any]] = None,
                 options["path"] = os.path.normpath(os.path.join(layer.base, os.path.expanduser(path)))
             result.options[name] = options
             result.origins[f"options.{name}"] = layer.origin
-
-    layer = first("redact")
-    if layer is not None:
-        result.redact = list(layer.values["redact"])
-        result.origins["redact"] = layer.origin
 
     for key in SOURCE_KEYS:
         for layer in layers:
@@ -601,29 +608,23 @@ def _plugin_reference(reference: str, layer: _Layer) -> str:
     return reference
 
 
-# -- command line for the Swift host ------------------------------------------------------------
+# -- command line ----------------------------------------------------------------------------------
 
 def main(argv: Optional[List[str]] = None) -> None:
-    """``resolve --start DIR``: the resolved config as JSON on stdout.
-    ``plugins --start DIR``: every plugin tracesnap can find, probed, as JSON.
-    Errors: one line ``error: ...`` on stderr, exit 2."""
+    """``python -m tracesnap._config [--start DIR]``: the resolved configuration as JSON on stdout.
+    A configuration error is one line ``tracesnap: error: FILE:LINE: message`` on stderr, exit 2."""
     args = list(sys.argv[1:] if argv is None else argv)
-    command = args.pop(0) if args else "resolve"
     start = os.getcwd()
     if "--start" in args:
         index = args.index("--start")
         start = args[index + 1] if index + 1 < len(args) else start
     try:
         config = resolve(start)
-        if command == "resolve":
-            payload: Any = config.to_json()
-        elif command == "plugins":
-            from . import _plugins
-            payload = {"config": config.to_json(), "plugins": _plugins.survey(config)}
-        else:
-            raise ConfigError(f"unknown command {command!r}")
     except ConfigError as exc:
-        sys.stderr.write(f"error: {exc}\n")
+        sys.stderr.write(f"tracesnap: error: {exc}\n")
         raise SystemExit(2)
-    sys.stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")
-    sys.stdout.flush()
+    sys.stdout.write(json.dumps(config.to_json(), ensure_ascii=False, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -25,6 +25,10 @@ BUILTIN_PLUGINS = {
     "redactor": "libTraceSnapRedactor.so",
     "json": "libTraceSnapJSONSink.so",
     "library": "libTraceSnapLibrarySink.so",
+    "ndjson": "libTraceSnapNDJSONSink.so",
+    "requests": "libTraceSnapRequestsCapture.so",
+    "urllib": "libTraceSnapUrllibCapture.so",
+    "httpx": "libTraceSnapHttpxCapture.so",
 }
 
 # Kinds of sys.monitoring callbacks the core provides (MonitoringHook.Kind in Swift).
@@ -92,6 +96,15 @@ def core():
     lib.ts_session_event_count.argtypes = [ctypes.c_int64]
     lib.ts_session_stop.restype = ctypes.c_void_p
     lib.ts_session_stop.argtypes = [ctypes.c_int64, ctypes.c_int32, ctypes.c_char_p, ctypes.c_char_p]
+    lib.ts_session_watches.restype = ctypes.c_void_p
+    lib.ts_session_watches.argtypes = [ctypes.c_int64]
+    lib.ts_watch_report.restype = None
+    lib.ts_watch_report.argtypes = [ctypes.c_int64, ctypes.c_int32, ctypes.c_int32, ctypes.c_int64, ctypes.c_int64,
+                                    ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p]
+    lib.ts_session_extcalls.restype = ctypes.c_void_p
+    lib.ts_session_extcalls.argtypes = [ctypes.c_int64]
+    lib.ts_plugin_probe.restype = ctypes.c_void_p
+    lib.ts_plugin_probe.argtypes = [ctypes.c_char_p]
     _core = lib
     return lib
 
@@ -159,25 +172,6 @@ def plugin_path(name: str, extra_dirs=()) -> str:
         return os.path.abspath(name)
     builtin = BUILTIN_PLUGINS.get(name)
     return os.path.join(library_dir(), builtin or f"lib{name}.so")
-
-
-def probe_plugin(path: str) -> dict:
-    """The handshake result for one library (``ts_plugin_probe``): name, version, abi, kind,
-    features and ``loads``, or ``loads: False`` with the ``error``."""
-    lib = core()
-    lib.ts_plugin_probe.restype = ctypes.c_void_p
-    lib.ts_plugin_probe.argtypes = [ctypes.c_char_p]
-    import json
-
-    return json.loads(take_string(lib.ts_plugin_probe(os.fsencode(path))) or '{"loads": false}')
-
-
-def plugin_abi_version() -> str:
-    """The plugin ABI version of the loaded core, e.g. "1.0"."""
-    lib = core()
-    lib.ts_plugin_abi_version.restype = ctypes.c_char_p
-    lib.ts_plugin_abi_version.argtypes = []
-    return lib.ts_plugin_abi_version().decode()
 
 
 def monitoring_available() -> bool:

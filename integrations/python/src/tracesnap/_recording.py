@@ -26,7 +26,11 @@ from typing import Any
 from . import _codeinfo, _native
 
 DEFAULT_REDACT_NAMES = ("password", "token", "secret", "authorization", "api_key")
-DEFAULT_TRANSFORMS = ("annotator", "redactor")
+# Outbound HTTP capture that is on by default, as in the reference (httpx is opt-in). They come
+# first so that their extcall events pass the annotator (parent_seq) and the redactor.
+DEFAULT_CAPTURE = ("requests", "urllib")
+DEFAULT_TRANSFORMS = DEFAULT_CAPTURE + ("annotator", "redactor")
+CAPTURE_PLUGINS = DEFAULT_CAPTURE + ("httpx",)
 
 _MONITORING_TOOL_NAME = "tracesnap"
 
@@ -47,6 +51,28 @@ def _read_source(path: str) -> str:
                 return handle.read()
         except OSError:
             return ""
+
+
+# (path, mtime_ns, size) -> (text, structure): a web app records the same files on every request.
+_FILE_FACTS: dict = {}
+
+
+def _file_facts(path: str):
+    """The file's text and static structure, computed once per version of the file."""
+    try:
+        info = os.stat(path)
+        key = (path, info.st_mtime_ns, info.st_size)
+    except OSError:
+        key = None
+    if key is not None and key in _FILE_FACTS:
+        return _FILE_FACTS[key]
+    text = _read_source(path)
+    facts = (text, _structure_for(path, text))
+    if key is not None:
+        if len(_FILE_FACTS) > 256:
+            _FILE_FACTS.clear()
+        _FILE_FACTS[key] = facts
+    return facts
 
 
 def _structure_for(path: str, source: str) -> list:
@@ -97,6 +123,10 @@ class NativeSession:
         plugin_dirs=(),
         plugin_options: dict | None = None,
         output_dir: str | None = None,
+        functions=(),
+        exclude_functions=(),
+        thread_scope: bool = False,
+        task_scope: bool = False,
     ):
         self.trace_id = str(trace_id)
         self.kind = kind
@@ -114,7 +144,16 @@ class NativeSession:
         self.plugin_dirs = list(plugin_dirs)
         self.plugin_options = dict(plugin_options or {})
         self.output_dir = output_dir or os.getcwd()
+        self.functions = [str(p) for p in (functions or ()) if str(p).strip()]
+        self.exclude_functions = [str(p) for p in (exclude_functions or ()) if str(p).strip()]
+        # Record only the thread that calls start() (a web request); other threads, even running
+        # the same code, are not part of this recording.
+        self.thread_scope = bool(thread_scope)
+        # ... and only the asyncio task that calls start() (an async view): coroutines of other
+        # requests that the event loop runs on the same thread meanwhile are left out.
+        self.task_scope = bool(task_scope)
         self._handle = 0
+        self._watcher = None
         self._hook = None
         self._tool_id = None
         self._previous_trace = None
@@ -128,9 +167,7 @@ class NativeSession:
         sources = {}
         structures = {}
         for path in self.source_files:
-            text = _read_source(path)
-            sources[path] = text
-            structures[path] = _structure_for(path, text)
+            sources[path], structures[path] = _file_facts(path)
         primary = sources.get(self.source_files[0], "") if self.source_files else ""
         session = {
             "kind": self.kind,
@@ -142,17 +179,39 @@ class NativeSession:
             "structure_by_file": structures,
             "started_at": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
         }
+        limits = {}
+        if self.max_events:
+            limits["max_events"] = int(self.max_events)
+        if self.functions:
+            limits["functions"] = list(self.functions)
+        if self.exclude_functions:
+            limits["exclude_functions"] = list(self.exclude_functions)
+        if limits:
+            # what was left out on purpose, so that a reader knows the trace is not everything
+            session["limits"] = limits
         session.update(self.extra_session)
         return session
 
     def _plugin_entries(self) -> list:
         entries = []
         requested = [p for p in self.plugins if p]
-        names = list(DEFAULT_TRANSFORMS) + [p for p in requested if isinstance(p, str) and p not in DEFAULT_TRANSFORMS]
+        # "-NAME" turns a default plugin off (`--plugin=-requests`); the annotator and the
+        # redactor stay: they make the trace correct and keep secrets out of it.
+        turned_off = {p[1:] for p in requested if isinstance(p, str) and p.startswith("-")} & set(DEFAULT_CAPTURE)
+        requested = [p for p in requested if not (isinstance(p, str) and p.startswith("-"))]
+        names = [n for n in DEFAULT_TRANSFORMS if n not in turned_off]
+        names += [p for p in requested if isinstance(p, str) and p not in names and p not in turned_off]
         for name in names:
             options: dict[str, Any] = dict(self.plugin_options.get(name, {}))
             if name == "redactor":
                 options["names"] = self.redact_names
+            elif name in CAPTURE_PLUGINS:
+                options["redact_names"] = self.redact_names
+            elif name == "ndjson" and "path" not in options:
+                # `--plugin ndjson`: the stream goes to the output directory (default: where the
+                # user ran the command)
+                stem = "".join(c if c.isalnum() or c in "._-" else "_" for c in self.trace_id) or "trace"
+                options["path"] = os.path.join(self.output_dir, f"{stem}.ndjson")
             entries.append({"name": name, "path": _native.plugin_path(name, self.plugin_dirs), "options": options,
                             "default_path": self._default_output(name)})
         for plugin in requested:
@@ -193,12 +252,16 @@ class NativeSession:
         }
         if self.max_events:
             config["max_events"] = int(self.max_events)
+        if self.thread_scope:
+            config["thread_scope"] = True
+        if self.task_scope:
+            config["task_scope"] = True
         config["return_opcodes"] = [dis.opmap[name] for name in ("RETURN_VALUE", "RETURN_CONST") if name in dis.opmap]
         handle = lib.ts_session_create(json.dumps(config).encode("utf-8"))
         if not handle:
             raise RecordingError(_native.last_error())
         self._handle = handle
-        analyzer = _codeinfo.make_analyzer(self.source_files)
+        analyzer = _codeinfo.make_analyzer(self.source_files, self.functions, self.exclude_functions)
         hook = _choose_hook()
         if hook == "monitoring":
             self._start_monitoring(lib, analyzer)
@@ -206,6 +269,7 @@ class NativeSession:
             self._start_settrace(lib, analyzer)
         self._hook = hook
         self._started = True
+        self._install_watches(lib)
         _debug(f"recording {self.trace_id!r} with {hook}")
 
     def _start_monitoring(self, lib, analyzer) -> None:
@@ -238,7 +302,30 @@ class NativeSession:
         self._previous_thread_trace = _get_thread_trace()
         if not lib.ts_session_start(self._handle, analyzer, None, 1):
             raise RecordingError(_native.last_error())
-        threading.settrace(_attach_new_thread)
+        if not self.thread_scope:
+            threading.settrace(_attach_new_thread)
+
+    def _install_watches(self, lib) -> None:
+        """Wraps the Python callables the plugins watch (outbound HTTP capture, ...)."""
+        try:
+            specs = json.loads(_native.take_string(lib.ts_session_watches(self._handle)) or "[]")
+            if specs:
+                from . import _watch
+
+                self._watcher = _watch.Watcher(specs, _watch.reporter(lib, self._handle))
+                self._watcher.install()
+        except Exception as exc:  # capture is optional; the recording goes on without it
+            self._watcher = None
+            sys.stderr.write(f"tracesnap: warning: outbound call capture is off ({type(exc).__name__}: {exc})\n")
+
+    def extcalls(self) -> list:
+        """The outbound calls captured so far (``extcall`` members with their ``seq``)."""
+        if not self._handle or self._stopped:
+            return []
+        try:
+            return json.loads(_native.take_string(_native.core().ts_session_extcalls(self._handle)) or "[]")
+        except Exception:
+            return []
 
     def event_count(self) -> int:
         if not self._handle:
@@ -251,6 +338,9 @@ class NativeSession:
             raise RecordingError("no active recording")
         self._stopped = True
         lib = _native.core()
+        if self._watcher is not None:
+            self._watcher.uninstall()
+            self._watcher = None
         if self._tool_id is not None:
             monitoring = sys.monitoring
             monitoring.set_events(self._tool_id, 0)
@@ -262,7 +352,8 @@ class NativeSession:
         reason = partial_reason.encode("utf-8") if partial_reason else None
         result_pointer = lib.ts_session_stop(self._handle, 1 if partial else 0, reason, extra)
         if self._hook == "settrace":
-            threading.settrace(self._previous_thread_trace)
+            if not self.thread_scope:
+                threading.settrace(self._previous_thread_trace)
             if self._previous_trace is not None:
                 sys.settrace(self._previous_trace)
         text = _native.take_string(result_pointer)

@@ -86,6 +86,21 @@ class RecordRequest:
         plugins = data.get("plugins")
         self.plugins: Optional[List[str]] = [str(p) for p in plugins] if plugins else None
         self.home: Optional[str] = data.get("home") or None
+        max_events = data.get("max_events")
+        self.max_events: Optional[int] = int(max_events) if max_events else None
+        self.functions: List[str] = [str(p) for p in (data.get("functions") or [])]
+        self.exclude_functions: List[str] = [str(p) for p in (data.get("exclude_functions") or [])]
+
+    def limits(self) -> Dict[str, Any]:
+        """The bounded-recording options that were given (none: an unbounded recording)."""
+        given: Dict[str, Any] = {}
+        if self.max_events:
+            given["max_events"] = self.max_events
+        if self.functions:
+            given["functions"] = self.functions
+        if self.exclude_functions:
+            given["exclude_functions"] = self.exclude_functions
+        return given
 
     @classmethod
     def from_env(cls) -> "RecordRequest":
@@ -312,6 +327,7 @@ class _Recorder:
                 plugin_options={ref: config.options_for(ref)
                                 for ref in ["annotator", "redactor", *plugins]},
                 output_dir=config.output_dir,
+                **request.limits(),
             )
         except Exception as exc:
             self.error = f"could not set up the recorder ({type(exc).__name__}: {exc})"

@@ -130,6 +130,7 @@ def normalise(trace: dict, workdir) -> list:
     workdir = str(Path(workdir).resolve())
     frames = _Labels("F")
     threads = _Labels("T")
+    tasks = _Labels("K")
     lines = []
     for e in trace["events"]:
         head = [f"{e['seq']:>3}", e["type"], f"d{e.get('depth')}",
@@ -147,6 +148,8 @@ def normalise(trace: dict, workdir) -> list:
                 rest.append(f"{key}={_value(val, workdir)}")
             elif key == "id":
                 continue
+            elif key == "task":
+                rest.append(f"task={tasks(val)}")
             elif isinstance(val, str):
                 rest.append(f"{key}={_clean(val, workdir)}")
             else:

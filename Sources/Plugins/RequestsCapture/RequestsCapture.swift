@@ -1,0 +1,50 @@
+import TraceSnapHTTPCaptureKit
+import TraceSnapPluginKit
+
+/// Outbound HTTP capture for `requests` (`requests`): one `extcall` per `Session.send`
+/// (every `requests.get/post/...` goes through it), redirects included in the final answer.
+/// The response body is never read for the size: a `stream=True` response reports its
+/// Content-Length header (or null), any other its already-read content.
+final class RequestsCapture: TraceSnapPlugin {
+    static let name = "requests"
+    static let version = "1.0.0"
+    static let kind: PluginKind = .transform
+    static let features = ["extcall-http"]
+    static let events = EventMask([])
+    static let watches = [
+        Watch(
+            module: "requests.sessions", qualname: "Session.send",
+            reads: [
+                "args[1].method", "args[1].url", "args[1].headers#dict", "kwargs.stream", "result.status_code",
+                "result.headers#dict", "result._content#len",
+            ]),
+    ]
+
+    private let redaction: SecretRedaction
+
+    init(options: JSONValue) throws {
+        redaction = SecretRedaction(options: options)
+    }
+
+    func watched(_ call: WatchedCall, next: EventForwarder) throws {
+        let v = call.values
+        let responseHeaders = v["result.headers#dict"]?.headerPairs ?? []
+        let streamed = v["kwargs.stream"]?.boolValue == true
+        let size = streamed ? ContentLength.of(responseHeaders) : (v["result._content#len"]?.integer ?? ContentLength.of(responseHeaders))
+        let exchange = HTTPExchange(
+            verb: v["args[1].method"]?.stringValue ?? "GET", target: v["args[1].url"]?.stringValue ?? "",
+            status: v["result.status_code"]?.integer,
+            error: call.exceptionType.map { "\($0): \(call.exceptionMessage)" }, responseSize: size,
+            requestHeaders: v["args[1].headers#dict"]?.headerPairs ?? [], responseHeaders: responseHeaders)
+        exchange.emit(call: call, redaction: redaction, next: next)
+    }
+}
+
+@_cdecl("tracesnap_plugin_init_v1")
+public func tracesnapPluginInit(
+    _ host: UnsafePointer<ts_host_api>?,
+    _ descriptor: UnsafeMutablePointer<UnsafePointer<ts_plugin_descriptor>?>?,
+    _ error: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
+) -> Int32 {
+    PluginExport.register(RequestsCapture.self, host: host, descriptor: descriptor, error: error)
+}
