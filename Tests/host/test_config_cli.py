@@ -361,3 +361,30 @@ def test_example_plugin_with_bad_options_is_skipped_with_one_warning(run, tmp_pa
     assert len(warnings) == 1 and "drop-functions needs a \"functions\" option" in warnings[0], result.stderr
     functions = {event.get("func") for event in json.loads((tmp_path / "t.json").read_text())["events"]}
     assert "noisy_helper" in functions
+
+
+@needs_recorder
+def test_source_include_and_exclude_decide_the_traced_files(run, tmp_path, env):
+    write(tmp_path / ".tracesnap.toml", """\
+        [source]
+        include = ["lib/*.py"]
+        exclude = ["app/helpers.py"]
+        """)
+    write(tmp_path / "lib" / "extra.py", "def triple(x):\n    y = x * 3\n    return y\n")
+    write(tmp_path / "app" / "helpers.py", "def double(x):\n    y = x * 2\n    return y\n")
+    script = write(tmp_path / "app" / "main.py", """\
+        import importlib, os, sys
+        import helpers
+        sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+        extra = importlib.import_module("ex" + "tra")  # invisible to import discovery
+        print(helpers.double(2), extra.triple(2))
+        """)
+    out = tmp_path / "t.json"
+    result = run("record", script, "--out", out, "--no-library", cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "4 6\n"
+    trace = json.loads(out.read_text())
+    files = set(trace["session"]["sources_by_file"])
+    assert files == {str(script), str(tmp_path / "lib" / "extra.py")}
+    functions = {event.get("func") for event in trace["events"]}
+    assert "triple" in functions and "double" not in functions
