@@ -240,13 +240,29 @@ class _Layer:
         self.values: Dict[str, Any] = {}
 
 
+#: Checked files by (path, inode, mtime_ns, size): a decorated function resolves on every call.
+_cache: Dict[Tuple[str, int, int, int, bool], Optional[_Layer]] = {}
+
+
 def load_file(path: str, pyproject: bool = False) -> Optional[_Layer]:
     """Reads and checks one config file; None for a pyproject.toml without [tool.tracesnap]."""
     try:
+        status = os.stat(path)
+        key = (os.path.abspath(path), status.st_ino, status.st_mtime_ns, status.st_size, pyproject)
+        if key in _cache:
+            return _cache[key]
         with open(path, "rb") as handle:
             data = handle.read()
     except OSError as exc:
         raise ConfigError(f"cannot read: {exc.strerror or exc}", path) from None
+    layer = _load_text(path, data, pyproject)
+    if len(_cache) > 64:
+        _cache.clear()
+    _cache[key] = layer
+    return layer
+
+
+def _load_text(path: str, data: bytes, pyproject: bool) -> Optional[_Layer]:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
