@@ -74,9 +74,10 @@ public final class EventBus {
         if type == Int(TS_EVENT_EXTCALL.rawValue) && extcalls.count < EventBus.extcallLimit {
             rememberExtcall(event.pointee, seq: seq)
         }
+        let bit = UInt64(1) << UInt64(event.pointee.type & 63)
         for sink in sinkRefs {
             sink._withUnsafeGuaranteedRef { plugin in
-                if plugin.isEnabled { plugin.store(event) }
+                if plugin.isEnabled && plugin.eventMask & bit != 0 { plugin.store(event) }
             }
         }
         return seq
@@ -110,7 +111,8 @@ public final class EventBus {
             event.seq = nextSeq
             nextSeq += 1
             typeCounts[Int(TS_EVENT_GAP.rawValue)] += 1
-            for sink in sinks where sink.isEnabled {
+            let bit = UInt64(1) << UInt64(TS_EVENT_GAP.rawValue)
+            for sink in sinks where sink.isEnabled && sink.eventMask & bit != 0 {
                 withUnsafeMutablePointer(to: &event) { sink.store($0) }
             }
         }

@@ -162,7 +162,8 @@ public enum ProjectConfig {
         return out + "\""
     }
 
-    /// The text `tracesnap init` writes.
+    /// The text `tracesnap init` writes: the project, then every other key commented out with
+    /// its default (docs/config.md describes them; `tracesnap._config` reads them).
     public static func initialText(project: String) -> String {
         """
         # tracesnap project config
@@ -171,6 +172,33 @@ public enum ProjectConfig {
         # `tracesnap list --project NAME` and the view server's project filter use it.
         # Change it with `tracesnap project NEW_NAME`.
         project = \(quote(project))
+
+        # Precedence: command line > TRACESNAP_* environment > this file > [tool.tracesnap] in
+        # pyproject.toml > defaults. Paths are relative to this file. See docs/config.md.
+
+        # Extra plugins, run in this order after the built-in annotator and redactor: built-in
+        # names (json, library, ...), names found in plugin_path / TRACESNAP_PLUGIN_PATH as
+        # lib<NAME>.so, or paths to .so files. `tracesnap plugins` lists what can be found.
+        # plugins = ["json"]
+        # plugin_path = ["plugins"]
+
+        # Extra variable names to redact (on top of password, token, secret, authorization, api_key).
+        # redact = ["pin", "cvv"]
+
+        # Where `tracesnap record` sends the trace: "library" (~/.tracesnap) or another sink plugin,
+        # which then writes <output_dir>/<trace id>.<sink name> unless its options give a path.
+        # sink = "library"
+        # output_dir = "traces"
+
+        # Which files are traced besides the script and the local modules it imports (globs
+        # relative to this file; `**` matches any depth).
+        # [source]
+        # include = ["lib/**/*.py"]
+        # exclude = ["**/migrations/*.py"]
+
+        # Options for one plugin, a table per plugin name.
+        # [options.json]
+        # path = "traces/latest.json"
 
         """
     }

@@ -99,9 +99,9 @@ extension TraceSnapCommand {
             }
             let stem = Self.stem(of: script)
             let resolvedTraceID = traceID.map(TraceLibraryName.trimmed) ?? stem
-            let resolvedProject =
-                project.map(TraceLibraryName.trimmed)
-                ?? ProjectConfig.resolve(from: FileSystem.dirname(of: script)).name
+            // Only what the command line says: the runner resolves the rest with the project
+            // configuration (tracesnap._config), so `record` and the Python API agree.
+            let resolvedProject = project.map(TraceLibraryName.trimmed)
             let redactions = redact.flatMap { $0.split(separator: ",") }.map {
                 TraceLibraryName.trimmed(String($0))
             }.filter { !$0.isEmpty }
@@ -126,7 +126,7 @@ extension TraceSnapCommand {
                 ("library", .bool(!noLibrary)),
                 ("kind", .string(kind)),
                 ("redact", .array(redactions.map { .string($0) })),
-                ("project", .string(resolvedProject)),
+                ("project", resolvedProject.map { .string($0) } ?? .null),
                 ("plugins", .array(plugin.map { .string($0) })),
                 ("max_events", maxEvents.map { .int(Int64($0)) } ?? .null),
                 ("functions", .array(functions.map { .string(TraceLibraryName.trimmed($0)) })),

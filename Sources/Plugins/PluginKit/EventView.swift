@@ -26,6 +26,56 @@ public struct EventView {
     public var fileString: String { String(decoding: file, as: UTF8.self) }
     public var functionString: String { String(decoding: function, as: UTF8.self) }
     public var nameString: String { String(decoding: name, as: UTF8.self) }
+    /// assign: scope; branch: taken arm; exception: message.
+    public var textString: String { String(decoding: text, as: UTF8.self) }
+    /// exception: raised / propagated / handled.
+    public var phaseString: String { pointer.pointee.phase.string }
+    /// Nanoseconds since the session started.
+    public var timestamp: Int64 { pointer.pointee.ts }
+    /// assign: change_index; loop: iteration.
+    public var index: Int64 { pointer.pointee.index }
+    /// assign: the new value; return/yield: the returned value; exception: the exception.
+    public var value: ValueView { ValueView(pointer.pointee.value) }
+    /// assign: the previous value (absent for a first binding).
+    public var previous: ValueView { ValueView(pointer.pointee.prev) }
+    /// call: the arguments in signature order, as (name, value).
+    public var arguments: [(name: String, value: ValueView)] {
+        let e = pointer.pointee
+        guard let args = e.args else { return [] }
+        return (0..<Int(e.nargs)).map { (args[$0].name.string, ValueView(args[$0].value)) }
+    }
+    /// The event's JSON object as the trace file writes it (docs/trace-format.md).
+    public func json(encoder: EventJSONEncoder = EventJSONEncoder()) -> String {
+        let writer = JSONWriter()
+        encoder.encode(self, into: writer)
+        return String(decoding: writer.bytes, as: UTF8.self)
+    }
+}
+
+/// A captured value as the recorder saw it: bounded repr, type name, `id()` and flags.
+/// Copies the strings out, so it may be kept after the callback.
+public struct ValueView: Sendable {
+    /// False for an empty slot (written as JSON `null`).
+    public let isPresent: Bool
+    /// The repr, cut at the repr limit; `<redacted>` when redacted.
+    public let repr: String
+    /// The type's name, e.g. `int`.
+    public let typeName: String
+    /// `id()` of the object.
+    public let id: Int64
+    public let isTruncated: Bool
+    public let isRedacted: Bool
+    public let reprFailed: Bool
+
+    public init(_ value: ts_value) {
+        isPresent = value.isPresent
+        repr = value.repr.string
+        typeName = value.type.string
+        id = value.id
+        isTruncated = value.flags & UInt32(TS_VALUE_TRUNCATED) != 0
+        isRedacted = value.flags & UInt32(TS_VALUE_REDACTED) != 0
+        reprFailed = value.flags & UInt32(TS_VALUE_REPR_FAILED) != 0
+    }
 }
 
 extension ts_str {

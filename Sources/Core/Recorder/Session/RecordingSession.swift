@@ -7,7 +7,8 @@ import TraceSnapJSON
 ///
 /// Configuration is a JSON object (built by `tracesnap._recording`):
 /// `{"trace_id", "session": {…static session members…}, "plugins": [{"name", "path", "options",
-/// "required"}], "max_events", "thread_scope", "task_scope"}`. Plugins are loaded in order; a plugin that fails to load is
+/// "required", "default_path"}], "max_events", "thread_scope", "task_scope"}` (`default_path`: the
+/// `path` option given to a sink whose options have none). Plugins are loaded in order; a plugin that fails to load is
 /// skipped with one warning unless it is `required` (the sinks the caller asked for), which fails
 /// the whole session with a one-line error.
 final class RecordingSession {
@@ -37,7 +38,12 @@ final class RecordingSession {
             let required = entry["required"]?.boolValue ?? false
             do {
                 let plugin = try PluginLoader.load(path: path)
-                try plugin.create(optionsJSON: (entry["options"] ?? .object([])).serialized)
+                var options = entry["options"] ?? .object([])
+                // A sink named without a "path" option writes to the caller's default file.
+                if plugin.isSink, options["path"] == nil, let defaultPath = entry["default_path"]?.stringValue {
+                    options = options.setting("path", to: .string(defaultPath))
+                }
+                try plugin.create(optionsJSON: options.serialized)
                 loaded.append(plugin)
             } catch let error as PluginError {
                 if required { throw error }

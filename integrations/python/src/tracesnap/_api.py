@@ -106,15 +106,24 @@ def _start(trace_id: str, kind: str, source_files: Any, redact_names: Any,
         os.makedirs(os.path.dirname(path), exist_ok=True)
     limits = {"max_events": int(max_events)} if max_events else {}
     try:
+        # The project configuration of the (first) recorded file's directory: its plugins,
+        # their options, extra redactions and project (tracesnap._config; arguments win).
+        from . import _config
+
+        names = redaction.normalize(redact_names)
+        config = _config.resolve(os.path.dirname(files[0]), {"redact": names or None})
         native = native_cls(
             trace_id=str(trace_id),
             kind=str(kind),
             source_files=files,
             entry=entry or f"{files[0]}:<module>",
-            redact_names=redaction.normalize(redact_names),
-            plugins=None,
+            redact_names=config.redact,
+            plugins=[p for p in config.plugins if p != "library"],
             sinks=[{"name": _native_sink_for(path), "path": path}],
-            session={},
+            session={"project": config.project},
+            plugin_dirs=config.plugin_dirs,
+            plugin_options={ref: config.options_for(ref) for ref in ["annotator", "redactor", *config.plugins]},
+            output_dir=config.output_dir,
             **limits,
         )
         native.start()

@@ -135,26 +135,54 @@ def take_string(pointer) -> str:
         core().ts_free(pointer)
 
 
-def plugin_path(name: str) -> str:
-    """Resolves a plugin name or path to a shared library path.
+def plugin_search_dirs(extra_dirs=()) -> list:
+    """Directories searched for plugins by name: ``TRACESNAP_PLUGIN_PATH`` (colon-separated),
+    then ``extra_dirs`` (the configuration's ``plugin_path``)."""
+    dirs = []
+    # $TRACESNAP_PLUGIN_PATH - extra directories searched for third-party plugins.
+    for directory in list(os.environ.get("TRACESNAP_PLUGIN_PATH", "").split(os.pathsep)) + list(extra_dirs):
+        if directory and directory not in dirs:
+            dirs.append(directory)
+    return dirs
 
-    Built-in names map to the bundled libraries; other names are looked up as ``lib<name>.so`` /
-    ``<name>.so`` in ``TRACESNAP_PLUGIN_PATH`` (colon-separated directories); a path is used as is.
+
+def is_plugin_file_reference(name: str) -> bool:
+    """True when a plugin is named by a path rather than by a name."""
+    return os.sep in name or name.endswith(".so")
+
+
+def find_plugin(name: str, extra_dirs=()):
+    """The library of a plugin name or path, or None when no such file exists.
+
+    Built-in names map to the bundled libraries (``BUILTIN_PLUGINS``); other names are looked up
+    as ``lib<name>.so`` / ``<name>.so`` in :func:`plugin_search_dirs`; a path is used as is.
     """
-    if os.sep in name or name.endswith(".so"):
-        return os.path.abspath(name)
+    if is_plugin_file_reference(name):
+        path = os.path.abspath(name)
+        return path if os.path.exists(path) else None
     builtin = BUILTIN_PLUGINS.get(name)
     if builtin:
-        return os.path.join(library_dir(), builtin)
-    # $TRACESNAP_PLUGIN_PATH - extra directories searched for third-party plugins.
-    for directory in os.environ.get("TRACESNAP_PLUGIN_PATH", "").split(os.pathsep):
-        if not directory:
-            continue
+        path = os.path.join(library_dir(), builtin)
+        return path if os.path.exists(path) else None
+    for directory in plugin_search_dirs(extra_dirs):
         for candidate in (f"lib{name}.so", f"{name}.so"):
             path = os.path.join(directory, candidate)
             if os.path.exists(path):
-                return path
-    return os.path.join(library_dir(), f"lib{name}.so")
+                return os.path.abspath(path)
+    return None
+
+
+def plugin_path(name: str, extra_dirs=()) -> str:
+    """Resolves a plugin name or path to a shared library path (see :func:`find_plugin`); a
+    name that is found nowhere gives ``<lib dir>/lib<name>.so``, whose loading then fails with
+    a "no such file" message naming it."""
+    found = find_plugin(name, extra_dirs)
+    if found:
+        return found
+    if is_plugin_file_reference(name):
+        return os.path.abspath(name)
+    builtin = BUILTIN_PLUGINS.get(name)
+    return os.path.join(library_dir(), builtin or f"lib{name}.so")
 
 
 def monitoring_available() -> bool:

@@ -25,8 +25,10 @@ from . import _native
 PROBE_TIMEOUT_S = 30
 
 
-def candidates(extra: List[str]) -> List[Tuple[str, str]]:
-    """(source, path) pairs: built-in, TRACESNAP_PLUGIN_PATH, or given; each path once."""
+def candidates(extra: List[str], config=None) -> List[Tuple[str, str]]:
+    """(source, path) pairs: built-in, TRACESNAP_PLUGIN_PATH, the project configuration's
+    ``plugin_path`` directories and ``plugins`` entries, or given; each path once."""
+    env_dirs = [d for d in os.environ.get("TRACESNAP_PLUGIN_PATH", "").split(os.pathsep) if d]
     found: List[Tuple[str, str]] = []
     seen = set()
 
@@ -47,6 +49,17 @@ def candidates(extra: List[str]) -> List[Tuple[str, str]]:
                     add("TRACESNAP_PLUGIN_PATH", os.path.join(entry, name))
         else:
             add("TRACESNAP_PLUGIN_PATH", entry)
+    if config is not None:
+        for directory in config.plugin_dirs:
+            if directory in [os.path.abspath(d) for d in env_dirs] or not os.path.isdir(directory):
+                continue
+            for name in sorted(os.listdir(directory)):
+                if name.endswith(".so"):
+                    add("plugin_path", os.path.join(directory, name))
+        for reference in config.plugins:
+            if reference.startswith("-"):
+                continue
+            add("config", _native.find_plugin(reference, config.plugin_dirs) or reference)
     for path in extra:
         add("argument", path)
     return found
@@ -78,16 +91,33 @@ def probe(path: str) -> Dict[str, object]:
     return {"ok": False, "error": f"the probe failed: {detail}", "path": path}
 
 
+def _enabled(row: Dict[str, object], config) -> bool:
+    """Whether a recording made from here loads this plugin (a default or named in the config)."""
+    from ._recording import DEFAULT_TRANSFORMS
+    defaults = list(DEFAULT_TRANSFORMS) + [config.sink]
+    turned_off = {p[1:] for p in config.plugins if p.startswith("-")}
+    path = os.path.realpath(str(row.get("path", "")))
+    for reference in defaults + config.plugins:
+        if reference in turned_off or reference.startswith("-"):
+            continue
+        found = _native.find_plugin(reference, config.plugin_dirs)
+        if found and os.path.realpath(found) == path:
+            return True
+    return False
+
+
 def _table(rows: List[Dict[str, object]]) -> str:
-    header = ("NAME", "VERSION", "ABI", "KIND", "SOURCE", "STATUS")
+    header = ("NAME", "VERSION", "ABI", "KIND", "SOURCE", "ENABLED", "STATUS")
     cells = [header]
     for row in rows:
+        enabled = "yes" if row.get("enabled") else "no"
         if row.get("ok"):
             status = "loads"
             cells.append((str(row["name"]), str(row["version"]), str(row["abi"]),
-                          "+".join(row.get("kind") or []), str(row["source"]), status))
+                          "+".join(row.get("kind") or []), str(row["source"]), enabled, status))
         else:
-            cells.append((os.path.basename(str(row["path"])), "-", "-", "-", str(row["source"]), "FAILS"))
+            cells.append((os.path.basename(str(row["path"])), "-", "-", "-", str(row["source"]), enabled,
+                          "FAILS"))
     widths = [max(len(c[i]) for c in cells) for i in range(len(header))]
     out = []
     for index, row_cells in enumerate(cells):
@@ -115,10 +145,18 @@ def main(argv: Optional[List[str]] = None) -> int:
     if unknown:
         sys.stderr.write(f"tracesnap: error: unknown option {unknown[0]} (usage: tracesnap plugins [--json] [PATH...])\n")
         return 2
+    from . import _config
+
+    try:
+        config = _config.resolve(os.getcwd())
+    except _config.ConfigError as exc:
+        sys.stderr.write(f"tracesnap: error: {exc}\n")
+        return 2
     rows = []
-    for source, path in candidates(paths):
+    for source, path in candidates(paths, config):
         row = probe(path)
         row["source"] = source
+        row["enabled"] = _enabled(row, config)
         rows.append(row)
     if as_json:
         sys.stdout.write(json.dumps({"plugins": rows}, indent=2) + "\n")

@@ -118,6 +118,9 @@ class NativeSession:
         sinks=(),
         session: dict | None = None,
         max_events: int | None = None,
+        plugin_dirs=(),
+        plugin_options: dict | None = None,
+        output_dir: str | None = None,
         functions=(),
         exclude_functions=(),
         thread_scope: bool = False,
@@ -134,6 +137,11 @@ class NativeSession:
         self.sinks = list(sinks)
         self.extra_session = dict(session or {})
         self.max_events = max_events
+        # From the project configuration (tracesnap._config): where plugins are searched by
+        # name, their option tables, and where a sink without a "path" option writes.
+        self.plugin_dirs = list(plugin_dirs)
+        self.plugin_options = dict(plugin_options or {})
+        self.output_dir = output_dir or os.getcwd()
         self.functions = [str(p) for p in (functions or ()) if str(p).strip()]
         self.exclude_functions = [str(p) for p in (exclude_functions or ()) if str(p).strip()]
         # Record only the thread that calls start() (a web request); other threads, even running
@@ -192,29 +200,41 @@ class NativeSession:
         names = [n for n in DEFAULT_TRANSFORMS if n not in turned_off]
         names += [p for p in requested if isinstance(p, str) and p not in names and p not in turned_off]
         for name in names:
-            options: dict[str, Any] = {}
+            options: dict[str, Any] = dict(self.plugin_options.get(name, {}))
             if name == "redactor":
-                options = {"names": self.redact_names}
+                options["names"] = self.redact_names
             elif name in CAPTURE_PLUGINS:
-                options = {"redact_names": self.redact_names}
-            elif name == "ndjson":
-                # `--plugin ndjson`: the stream goes next to where the user ran the command
+                options["redact_names"] = self.redact_names
+            elif name == "ndjson" and "path" not in options:
+                # `--plugin ndjson`: the stream goes to the output directory (default: where the
+                # user ran the command)
                 stem = "".join(c if c.isalnum() or c in "._-" else "_" for c in self.trace_id) or "trace"
-                options = {"path": os.path.abspath(f"{stem}.ndjson")}
-            entries.append({"name": name, "path": _native.plugin_path(name), "options": options})
+                options["path"] = os.path.join(self.output_dir, f"{stem}.ndjson")
+            entries.append({"name": name, "path": _native.plugin_path(name, self.plugin_dirs), "options": options,
+                            "default_path": self._default_output(name)})
         for plugin in requested:
             if isinstance(plugin, dict):
                 name = plugin.get("name", "")
-                path = plugin.get("path") or _native.plugin_path(name)
-                entries.append({"name": name, "path": path, "options": plugin.get("options", {})})
+                path = plugin.get("path") or _native.plugin_path(name, self.plugin_dirs)
+                entries.append({"name": name, "path": path, "options": plugin.get("options", {}),
+                                "default_path": self._default_output(name)})
         for sink in self.sinks:
             sink = dict(sink)
             name = sink.pop("name")
-            path = sink.pop("plugin_path", None) or _native.plugin_path(name)
+            path = sink.pop("plugin_path", None) or _native.plugin_path(name, self.plugin_dirs)
             if "name_" in sink:  # the display name (``name`` itself selects the plugin)
                 sink["name"] = sink.pop("name_")
-            entries.append({"name": name, "path": path, "options": sink, "required": True})
+            entries.append({"name": name, "path": path, "options": sink, "required": True,
+                            "default_path": self._default_output(name)})
         return entries
+
+    def _default_output(self, reference: str) -> str:
+        """Where a sink named without a "path" option writes: ``<output_dir>/<trace_id>.<name>``
+        (``.json`` for the json sink)."""
+        stem = os.path.basename(reference)
+        stem = stem[:-3] if stem.endswith(".so") else stem
+        stem = stem[3:] if stem.startswith("lib") else stem
+        return os.path.join(self.output_dir, f"{self.trace_id}.{stem}")
 
     # -- life cycle ----------------------------------------------------------------------
 

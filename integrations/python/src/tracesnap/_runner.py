@@ -5,7 +5,12 @@
 
     {"script": abs path, "argv": [script, args...], "trace_id": str, "name": str,
      "out": path | null, "structure_out": path | null, "library": bool, "kind": str,
-     "redact": [names], "project": str, "plugins": [names] | null, "home": library root}
+     "redact": [names], "project": str | null, "plugins": [names] | null, "home": library root}
+
+``project``, ``plugins`` and ``redact`` are what the command line gave (null or empty: not
+given); the runner resolves them with the project configuration (``tracesnap._config``:
+command line > ``TRACESNAP_*`` > ``.tracesnap.toml`` > ``pyproject.toml`` > defaults), and a
+configuration error ends the process with one line before the script runs.
 
 What "exactly as python" means here, and how it is done:
 
@@ -151,10 +156,11 @@ def _preimport() -> None:
     import types
     from importlib.machinery import SourceFileLoader
 
-    from tracesnap import _discovery, _structure
+    from tracesnap import _config, _discovery, _structure
 
     _deps.update(builtins=builtins, threading=threading, traceback=traceback, types=types,
-                 SourceFileLoader=SourceFileLoader, discovery=_discovery, structure=_structure)
+                 SourceFileLoader=SourceFileLoader, discovery=_discovery, structure=_structure,
+                 config=_config)
 
 
 def _fix_sys_path(script: str, launcher: Optional[str]) -> None:
@@ -267,7 +273,7 @@ def _join_threads() -> Optional[str]:
 class _Recorder:
     """The native session around the script, or nothing when recording is unavailable."""
 
-    def __init__(self, request: RecordRequest, files: List[str]) -> None:
+    def __init__(self, request: RecordRequest, files: List[str], config: Any) -> None:
         self.request = request
         self.files = files
         self.session: Any = None
@@ -275,44 +281,59 @@ class _Recorder:
         self.result: Optional[Dict[str, Any]] = None
         self.error: Optional[str] = None
         self._finished = False
+        self.project = config.project
         try:
             from tracesnap._native import sink_for_path
             from tracesnap._recording import NativeSession
         except Exception as exc:  # ImportError until the native binding lands, OSError, ...
             self.error = f"the native recorder is unavailable ({type(exc).__name__}: {exc})"
             return
+        project = config.project
+        plugins = [p for p in config.plugins]
+        library_sink = {
+            "name": "library",
+            "home": request.home,
+            "name_": request.name,
+            "project": project,
+            "source": request.script,
+            "copies": [],
+        }
         sinks: List[Dict[str, Any]] = []
-        plugins = list(request.plugins) if request.plugins else None
         if request.out:  # the sink that writes --out is chosen by its extension (.sqlite, .ndjson)
             sinks.append({"name": sink_for_path(request.out), "path": request.out})
-        if request.library and plugins and "sqlite" in plugins:
+        if request.library and "sqlite" in plugins:
             # `--plugin sqlite`: the library holds the trace in its SQLite form (traces/<id>.sqlite)
             plugins.remove("sqlite")
             sinks.append({"name": "sqlite", "library": {
-                "home": request.home, "name": request.name, "project": request.project,
+                "home": request.home, "name": request.name, "project": project,
                 "source": request.script}})
+        # The default sink (config `sink`, TRACESNAP_SINK): the library unless set otherwise;
+        # --no-library turns it off.
+        elif request.library and config.sink == "library":
+            sinks.append(library_sink)
         elif request.library:
-            sinks.append({
-                "name": "library",
-                "home": request.home,
-                "name_": request.name,
-                "project": request.project,
-                "source": request.script,
-                "copies": [],
-            })
+            sinks.append(dict(config.options_for(config.sink), name=config.sink))
+        if "library" in plugins:  # `--plugin library`: the library sink with its options
+            plugins.remove("library")
+            if not any(sink["name"] == "library" for sink in sinks):
+                sinks.append(library_sink)
         session_extra: Dict[str, Any] = {"argv": list(request.argv)}
-        if request.project:
-            session_extra["project"] = request.project
+        if project:
+            session_extra["project"] = project
         try:
             self.session = NativeSession(
                 trace_id=request.trace_id,
                 kind=request.kind,
                 source_files=list(files),
                 entry=f"{request.script}:<module>",
-                redact_names=list(request.redact),
+                redact_names=list(config.redact),
                 plugins=plugins,
                 sinks=sinks,
                 session=session_extra,
+                plugin_dirs=config.plugin_dirs,
+                plugin_options={ref: config.options_for(ref)
+                                for ref in ["annotator", "redactor", *plugins]},
+                output_dir=config.output_dir,
                 **request.limits(),
             )
         except Exception as exc:
@@ -343,6 +364,7 @@ class _Recorder:
 
 def _summary(request: RecordRequest, recorder: _Recorder, raised: Optional[BaseException],
              partial: bool) -> None:
+    project = recorder.project
     files = recorder.files
     if len(files) > 1:
         _note(f"traced {len(files)} files (entrypoint + {len(files) - 1} sibling)")
@@ -386,9 +408,23 @@ def _summary(request: RecordRequest, recorder: _Recorder, raised: Optional[BaseE
     if library_id:
         _note(f"library id  {library_id}")
         _note(f"library name {request.name!r}")
-        if request.project:
-            _note(f"project      {request.project}")
+        if project:
+            _note(f"project      {project}")
         _note(f"open it with:  tracesnap view {library_id}")
+
+
+def _resolve_config(request: RecordRequest) -> Any:
+    """The project configuration for this recording (``tracesnap._config``); the request's
+    values are the command line's. A bad config ends the process before the script runs:
+    one line ``tracesnap: error: FILE:LINE: message``, exit 2."""
+    _config = _deps["config"]
+    cli = {"project": request.project, "plugins": request.plugins or None,
+           "redact": request.redact or None}
+    try:
+        return _config.resolve(os.path.dirname(os.path.abspath(request.script)), cli)
+    except _config.ConfigError as exc:
+        _note(f"error: {exc}")
+        raise SystemExit(2)
 
 
 def _write_structure(path: str, script: str, source: str) -> Optional[str]:
@@ -463,6 +499,7 @@ def run(request: RecordRequest, launcher: Optional[str] = None,
         raise SystemExit(2)
 
     _preimport()
+    config = _resolve_config(request)
     discovery = _deps["discovery"]
     source = discovery.decode_source(data)
     if request.out:
@@ -487,9 +524,14 @@ def run(request: RecordRequest, launcher: Optional[str] = None,
         files = discovery.discover(script)
     except Exception:
         files = [os.path.abspath(script)]
+    entry = os.path.abspath(script)
+    for path in config.included_files():
+        if path not in files:
+            files.append(path)
+    files = [path for path in files if path == entry or not config.excludes(path)]
 
     # the native recorder loads (and imports what it needs) before sys.path changes, too
-    recorder = _Recorder(request, files)
+    recorder = _Recorder(request, files, config)
     if structure_error:
         _note(structure_error)
 

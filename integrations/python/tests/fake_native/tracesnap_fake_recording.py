@@ -19,10 +19,12 @@ def _log(entry):
 class NativeSession:
     def __init__(self, trace_id, kind="script", source_files=(), entry=None, redact_names=None,
                  plugins=None, sinks=(), session=None, max_events=None, functions=(), exclude_functions=(),
-                 thread_scope=False, task_scope=False):
+                 thread_scope=False, task_scope=False, plugin_dirs=(), plugin_options=None, output_dir=None):
         self.args = {"trace_id": trace_id, "kind": kind, "source_files": list(source_files),
                      "entry": entry, "redact_names": list(redact_names or []),
-                     "plugins": plugins, "sinks": list(sinks), "session": dict(session or {})}
+                     "plugins": plugins, "sinks": list(sinks), "session": dict(session or {}),
+                     "plugin_dirs": list(plugin_dirs), "plugin_options": dict(plugin_options or {}),
+                     "output_dir": output_dir}
         _log({"op": "init", **self.args})
         self.started = False
 
