@@ -493,6 +493,13 @@ def render_docs(report):
                       "`JSONWriter`, …) is one entry whose `[object]` is whichever copy callgrind_annotate "
                       "named; do not read the object as the plugin that spent it.", "", "```", c["top_self"], "```", ""]
     lines += [
+        "## Web requests",
+        "",
+        "Recording one web request (a traced Flask view: session set-up, the view's lines, trace file and "
+        "library entry) is measured end to end by `bench/request_overhead.py` (200 sequential requests, "
+        "recorded and not, alternating); results and the cost of concurrent request recordings are in "
+        "[integrations.md](integrations.md#cost).",
+        "",
         "## Method",
         "",
         "- Each measurement is a fresh child process (`bench/child.py`) that imports the workload module, "

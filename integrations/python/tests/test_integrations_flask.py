@@ -91,6 +91,29 @@ def together(n):
     return {"n": n, "last": second[-1], "first": first[-1]}
 
 
+@app.route("/fetch-together/<int:n>")
+@traced
+def fetch_together(n):
+    import urllib.request
+    BARRIER.wait(timeout=30)
+    with urllib.request.urlopen(f"{request.args['base']}/checkout?items={n},{n}") as response:
+        body = response.read()
+    return {"n": n, "fetched": len(body)}
+
+
+@traced
+def inner_step(x):
+    doubled = x * 2
+    return doubled
+
+
+@app.route("/nested")
+@traced
+def nested():
+    value = inner_step(21)
+    return {"value": value}
+
+
 @app.route("/probe")
 def probe():
     return {"wrapped": hasattr(checkout, "__wrapped__"), "native": "tracesnap._recording" in sys.modules}
@@ -232,3 +255,28 @@ def test_eight_concurrent_requests_give_eight_complete_separate_traces(app, tmp_
     entries = library_entries(tmp_path / "home")
     assert len(entries) == 8 and {e["kind"] for e in entries} == {"request"}
     assert {e["trace_id"] for e in entries} == {t["trace_id"] for t in traces}
+
+
+def test_concurrent_requests_each_list_only_their_own_outbound_calls(app, tmp_path):
+    server = app(TRACESNAP_ENABLED="1")
+    other = app()  # an unrecorded app instance to call out to
+    base = f"http://127.0.0.1:{other.port}"
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda n: server.get(f"/fetch-together/{n}?base={base}"), range(8)))
+    assert [status for status, _ in answers] == [200] * 8
+    traces = traces_in(tmp_path / "traces")
+    assert len(traces) == 8
+    for trace in traces:
+        (call,) = [e for e in trace["events"] if e["type"] == "call" and e["func"] == "fetch_together"]
+        n = int(call["args"]["n"]["repr"])
+        (extcall,) = [e for e in trace["events"] if e["type"] == "extcall"]
+        assert extcall["target"] == f"{base}/checkout?items={n},{n}" and extcall["status"] == 200
+        (outbound,) = trace["session"]["request"]["outbound"]
+        assert outbound["seq"] == extcall["seq"] and outbound["target"] == extcall["target"]
+
+
+def test_a_traced_function_inside_a_recorded_request_is_part_of_its_trace(app, tmp_path):
+    server = app(TRACESNAP_ENABLED="1")
+    assert server.get("/nested") == (200, '{"value":42}\n')
+    (trace,) = traces_in(tmp_path / "traces")
+    assert [e["func"] for e in trace["events"] if e["type"] == "call"] == ["nested", "inner_step"]
