@@ -22,6 +22,7 @@ public final class SQLiteTraceReader {
     /// Number of events.
     public let eventCount: Int
     private let mainThread: Int64
+    private let idBase: Int64
     private let pageQuery: SQLiteStatement
     private let argsQuery: SQLiteStatement
     private let markQuery: SQLiteStatement
@@ -64,24 +65,29 @@ public final class SQLiteTraceReader {
         let last = try database.prepare("SELECT max(seq) FROM events")
         _ = try last.step()
         eventCount = last.optionalInt(0).map { Int($0) + 1 } ?? 0
+        idBase = meta["id_base"].flatMap { Int64($0) } ?? 0
         pageQuery = try database.prepare(
             """
             SELECT e.seq, e.dt, e.type, e.line, e.up, c.frame_id, c.thread, c.task, c.depth, fs.text, fn.text,
               d.seq IS NOT NULL, nm.text, tx.text, mo.text, d.num, d.flags,
-              vr.text, vt.text, d.v_id, d.v_flags, pr.text, pt.text, d.p_id, d.p_flags, d.extra
+              vr.text, v.meta >> 3, vt.text, v.pyid, v.meta & 7, pr.text, p.meta >> 3, pt.text, p.pyid, p.meta & 7,
+              ex.text
             FROM events e JOIN contexts c ON c.id = e.ctx
               LEFT JOIN strings fs ON fs.id = c.file LEFT JOIN strings fn ON fn.id = c.func
               LEFT JOIN details d ON d.seq = e.seq
               LEFT JOIN strings nm ON nm.id = d.name LEFT JOIN strings tx ON tx.id = d.text
-              LEFT JOIN strings mo ON mo.id = d.more
-              LEFT JOIN strings vr ON vr.id = d.v_repr LEFT JOIN strings vt ON vt.id = d.v_type
-              LEFT JOIN strings pr ON pr.id = d.p_repr LEFT JOIN strings pt ON pt.id = d.p_type
+              LEFT JOIN strings mo ON mo.id = d.more LEFT JOIN strings ex ON ex.id = d.extra
+              LEFT JOIN vals v ON v.id = d.value LEFT JOIN strings vr ON vr.id = v.repr
+              LEFT JOIN strings vt ON vt.id = v.meta >> 3
+              LEFT JOIN vals p ON p.id = d.prev LEFT JOIN strings pr ON pr.id = p.repr
+              LEFT JOIN strings pt ON pt.id = p.meta >> 3
             WHERE e.seq >= ?1 AND e.seq < ?2 ORDER BY e.seq
             """)
         argsQuery = try database.prepare(
             """
-            SELECT a.seq, n.text, r.text, t.text, a.id, a.flags FROM args a
-              JOIN strings n ON n.id = a.name JOIN strings r ON r.id = a.repr JOIN strings t ON t.id = a.type
+            SELECT a.seq, n.text, r.text, t.text, v.pyid, v.meta & 7 FROM args a
+              JOIN strings n ON n.id = a.name JOIN vals v ON v.id = a.value
+              JOIN strings r ON r.id = v.repr JOIN strings t ON t.id = v.meta >> 3
             WHERE a.seq >= ?1 AND a.seq < ?2 ORDER BY a.seq, a.pos
             """)
         markQuery = try database.prepare("SELECT seq, ts FROM ts_marks WHERE seq <= ?1 ORDER BY seq DESC LIMIT 1")
@@ -136,7 +142,7 @@ public final class SQLiteTraceReader {
         argsQuery.bind(2, end)
         while try argsQuery.step() {
             let value = Self.value(
-                repr: argsQuery.text(2), type: argsQuery.text(3), id: argsQuery.int(4), flags: argsQuery.int(5))
+                repr: argsQuery.text(2), type: argsQuery.text(3), id: argsQuery.int(4) &+ idBase, flags: argsQuery.int(5))
             args[argsQuery.int(0), default: []].append((argsQuery.text(1) ?? "", value))
         }
         argsQuery.reset()
@@ -153,7 +159,7 @@ public final class SQLiteTraceReader {
             if !first { ts &+= q.int(1) }
             first = false
             let code = q.int(2)
-            let extra = q.text(25)
+            let extra = q.text(27)
             if code == SQLiteTraceSchema.rawCode {
                 result.append(extra.flatMap { try? JSONParser.parse($0) } ?? .object([("seq", .int(seq))]))
                 continue
@@ -163,11 +169,12 @@ public final class SQLiteTraceReader {
                 ("type", .string(SQLiteTraceSchema.typeNames[code] ?? "unknown")),
             ]
             let flags = q.optionalInt(16) ?? 0
+            /// A value from the columns repr, type id, type, pyid, flags starting at `column`.
             func value(_ column: Int32) -> JSONValue {
-                guard !q.isNull(column) else { return .null }
+                guard !q.isNull(column + 1) else { return .null }
                 return Self.value(
-                    repr: q.text(column), type: q.text(column + 1), id: q.int(column + 2),
-                    flags: q.optionalInt(column + 3) ?? 0)
+                    repr: q.text(column), type: q.text(column + 2), id: q.int(column + 3) &+ idBase,
+                    flags: q.int(column + 4))
             }
             func string(_ column: Int32) -> JSONValue { .string(q.text(column) ?? "") }
             switch SQLiteTraceSchema.typeNames[code] {
@@ -176,7 +183,7 @@ public final class SQLiteTraceReader {
                 if flags & SQLiteTraceSchema.EventFlag.module != 0 { members.append(("module", .bool(true))) }
             case "assign":
                 members += [
-                    ("var", string(12)), ("scope", string(13)), ("value", value(17)), ("prev", value(21)),
+                    ("var", string(12)), ("scope", string(13)), ("value", value(17)), ("prev", value(22)),
                     ("change_index", .int(q.optionalInt(15) ?? 0)),
                 ]
                 if flags & SQLiteTraceSchema.EventFlag.mutation != 0 { members.append(("mutation", .bool(true))) }

@@ -1,7 +1,10 @@
 /// The compact SQLite trace layout (docs/trace-format.md, "SQLite form"). One `events` row per
 /// event holds only small integers; strings are interned once in `strings`; what is constant for a
 /// call (file, function, frame id, thread, task, depth) is stored once in `contexts`; the fields
-/// only some events have live in `details` and `args`.
+/// only some events have live in `details` and `args`. Values (`{"repr","type","id",…}`) are
+/// interned in `vals`, so an assignment's `prev` (the value before) is a reference to a row that
+/// already exists; `vals.meta` is `type string id << 3 | flags`, `vals.pyid` the object id minus
+/// `meta.id_base` (ids of one process are close together: 4 bytes instead of 6-8).
 public enum SQLiteTraceSchema {
     /// `meta.format` of a tracesnap SQLite trace.
     public static let format = "tracesnap-sqlite"
@@ -20,10 +23,10 @@ public enum SQLiteTraceSchema {
         CREATE TABLE events(seq INTEGER PRIMARY KEY, dt INTEGER NOT NULL, type INTEGER NOT NULL,
             ctx INTEGER NOT NULL, line INTEGER NOT NULL, up INTEGER);
         CREATE TABLE details(seq INTEGER PRIMARY KEY, name INTEGER, text INTEGER, more INTEGER, num INTEGER,
-            flags INTEGER, v_repr INTEGER, v_type INTEGER, v_id INTEGER, v_flags INTEGER,
-            p_repr INTEGER, p_type INTEGER, p_id INTEGER, p_flags INTEGER, extra TEXT);
-        CREATE TABLE args(seq INTEGER NOT NULL, pos INTEGER NOT NULL, name INTEGER NOT NULL, repr INTEGER NOT NULL,
-            type INTEGER NOT NULL, id INTEGER NOT NULL, flags INTEGER NOT NULL, PRIMARY KEY(seq, pos)) WITHOUT ROWID;
+            flags INTEGER, value INTEGER, prev INTEGER, extra INTEGER);
+        CREATE TABLE vals(id INTEGER PRIMARY KEY, repr INTEGER NOT NULL, meta INTEGER NOT NULL, pyid INTEGER NOT NULL);
+        CREATE TABLE args(seq INTEGER NOT NULL, pos INTEGER NOT NULL, name INTEGER NOT NULL, value INTEGER NOT NULL,
+            PRIMARY KEY(seq, pos)) WITHOUT ROWID;
         CREATE TABLE ts_marks(seq INTEGER PRIMARY KEY, ts INTEGER NOT NULL);
         """
 
@@ -33,7 +36,7 @@ public enum SQLiteTraceSchema {
         "assign": 0, "line": 1, "call": 2, "return": 3, "exception": 4, "branch": 5, "loop": 6,
         "extcall": 7, "yield": 8, "resume": 9, "gap": 10,
     ]
-    /// An event stored verbatim: `details.extra` is its whole JSON object (events whose shape the
+    /// An event stored verbatim: `details.extra` is (the string id of) its whole JSON object (events whose shape the
     /// columns cannot carry exactly, e.g. an unknown type).
     public static let rawCode: Int64 = 15
     /// Type names by code.

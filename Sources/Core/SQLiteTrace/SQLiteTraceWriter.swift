@@ -5,7 +5,7 @@
 #endif
 
 /// One value (`{"repr","type","id",...}`) with its strings already interned.
-public struct ValueRow {
+public struct ValueRow: Hashable {
     public var repr: Int64
     public var type: Int64
     public var id: Int64
@@ -60,6 +60,11 @@ public final class SQLiteTraceWriter {
     private let insertString: SQLiteStatement
     private let insertContext: SQLiteStatement
     private let insertMark: SQLiteStatement
+    private let insertValue: SQLiteStatement
+    private var values: [ValueRow: Int64] = [:]
+    private var nextValue: Int64 = 1
+    /// Object ids are stored relative to the first one seen (kept in `meta.id_base`).
+    private var idBase: Int64?
     private let insertMeta: SQLiteStatement
 
     private var strings: [String: Int64] = [:]
@@ -93,8 +98,9 @@ public final class SQLiteTraceWriter {
         try database.execute("BEGIN;" + SQLiteTraceSchema.ddl)
         self.database = database
         insertEvent = try database.prepare("INSERT INTO events VALUES(?,?,?,?,?,?)")
-        insertDetails = try database.prepare("INSERT INTO details VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
-        insertArg = try database.prepare("INSERT INTO args VALUES(?,?,?,?,?,?,?)")
+        insertDetails = try database.prepare("INSERT INTO details VALUES(?,?,?,?,?,?,?,?,?)")
+        insertArg = try database.prepare("INSERT INTO args VALUES(?,?,?,?)")
+        insertValue = try database.prepare("INSERT INTO vals VALUES(?,?,?,?)")
         insertString = try database.prepare("INSERT INTO strings VALUES(?,?)")
         insertContext = try database.prepare("INSERT INTO contexts VALUES(?,?,?,?,?,?,?)")
         insertMark = try database.prepare("INSERT INTO ts_marks VALUES(?,?)")
@@ -175,30 +181,43 @@ public final class SQLiteTraceWriter {
             insertDetails.bind(4, row.more)
             insertDetails.bind(5, row.num)
             insertDetails.bind(6, row.flags == 0 ? nil : row.flags)
-            bind(row.value, at: 7, in: insertDetails)
-            bind(row.prev, at: 11, in: insertDetails)
-            insertDetails.bind(15, row.extra)
+            insertDetails.bind(7, try row.value.map(value))
+            insertDetails.bind(8, try row.prev.map(value))
+            insertDetails.bind(9, try row.extra.map { try intern($0) })
             try insertDetails.run()
         }
         for (position, argument) in row.args.enumerated() {
             insertArg.bind(1, seq)
             insertArg.bind(2, Int64(position))
             insertArg.bind(3, argument.name)
-            insertArg.bind(4, argument.value.repr)
-            insertArg.bind(5, argument.value.type)
-            insertArg.bind(6, argument.value.id)
-            insertArg.bind(7, argument.value.flags)
+            insertArg.bind(4, try value(argument.value))
             try insertArg.run()
         }
         count += 1
         if count % commitInterval == 0 { try database?.execute("COMMIT; BEGIN;") }
     }
 
-    private func bind(_ value: ValueRow?, at index: Int32, in statement: SQLiteStatement) {
-        statement.bind(index, value?.repr)
-        statement.bind(index + 1, value?.type)
-        statement.bind(index + 2, value?.id)
-        statement.bind(index + 3, value.map { $0.flags == 0 ? nil : $0.flags } ?? nil)
+    /// The id of `row` in `vals`, adding it when new.
+    func value(_ row: ValueRow) throws -> Int64 {
+        if let id = values[row] { return id }
+        let base: Int64
+        if let idBase {
+            base = idBase
+        } else {
+            base = row.id
+            idBase = base
+            try setMeta("id_base", String(base))
+        }
+        let id = nextValue
+        nextValue += 1
+        insertValue.bind(1, id)
+        insertValue.bind(2, row.repr)
+        insertValue.bind(3, row.type << 3 | row.flags)
+        insertValue.bind(4, row.id &- base)
+        try insertValue.run()
+        if values.count >= Self.maximumRememberedStrings { values.removeAll(keepingCapacity: true) }
+        values[row] = id
+        return id
     }
 
     /// Stores the session (JSON text), commits, and renames the file into place. Returns the path.
