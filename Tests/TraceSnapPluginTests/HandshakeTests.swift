@@ -8,6 +8,7 @@ import TraceSnapJSON
         for (library, name) in [
             ("TraceSnapRedactor", "redactor"), ("TraceSnapAnnotator", "annotator"),
             ("TraceSnapJSONSink", "json"), ("TraceSnapLibrarySink", "library"), ("TraceSnapNDJSONSink", "ndjson"),
+            ("TraceSnapSQLiteSink", "sqlite"),
             ("TraceSnapRequestsCapture", "requests"), ("TraceSnapUrllibCapture", "urllib"),
             ("TraceSnapHttpxCapture", "httpx"),
         ] {

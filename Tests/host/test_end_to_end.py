@@ -282,6 +282,11 @@ def work(n):
 print(work(200), flush=True)
 marker = "last words"
 if len(sys.argv) > 1:
+    if sys.argv[1] == "exit":
+        os._exit(3)
+    elif sys.argv[1] == "segfault":
+        import ctypes
+        ctypes.string_at(0)
     os.kill(os.getpid(), signal.SIGKILL)
 '''
 
@@ -307,12 +312,13 @@ def test_ndjson_sink_matches_the_json_file(run, home, tmp_path, e2e_env):
     assert [json.loads(l) for l in again.read_text().splitlines()][1:-1] == lines[1:-1]
 
 
-def test_ndjson_sink_keeps_every_event_when_the_process_is_killed(run, home, tmp_path, e2e_env):
+@pytest.mark.parametrize("how, codes", [("kill", (-9, 137)), ("exit", (3,)), ("segfault", (-11, 139))])
+def test_ndjson_sink_keeps_every_event_when_the_process_is_killed(run, home, tmp_path, e2e_env, how, codes):
     script = tmp_path / "killed.py"
     script.write_text(NDJSON_SCRIPT)
-    result = run("record", script, "kill", "--no-library", "--plugin", "ndjson", cwd=tmp_path, env=e2e_env,
+    result = run("record", script, how, "--no-library", "--plugin", "ndjson", cwd=tmp_path, env=e2e_env,
                  timeout=120)
-    assert result.returncode == -9 or result.returncode == 137, (result.returncode, result.stderr)
+    assert result.returncode in codes, (result.returncode, result.stderr)
     assert result.stdout.strip() == "19900"
     assert not (tmp_path / "killed.ndjson").exists()
     partial = tmp_path / "killed.ndjson.partial"

@@ -139,3 +139,22 @@ def test_a_recorded_trace_replays_in_every_view(browser, live_runner, tmp_path):
         assert _errors(browser) == []
     finally:
         stop_server(server)
+
+
+def test_a_sqlite_trace_replays_in_every_view(browser, live_runner, tmp_path):
+    # `view x.sqlite`: the server encodes the SQLite file to JSON page by page for the players
+    trace = tmp_path / "reference.sqlite"
+    converted = live_runner("convert", REFERENCE_TRACE, trace, cwd=tmp_path)
+    assert converted.returncode == 0, converted.stderr
+    server = start_server(live_runner, trace)
+    try:
+        base = f"http://127.0.0.1:{server.port}/index.html"
+        browser.get(f"http://127.0.0.1:{server.port}/")
+        trace_id = _wait(browser, "return new URL(location.href).searchParams.get('trace')")
+        for view in VIEWS:
+            _exercise(browser, f"{base}?trace={trace_id}&view={view}")
+        expected = len(json.loads(REFERENCE_TRACE.read_text())["events"])
+        assert browser.execute_script("return window.__tracesnap.events") == expected
+        assert _errors(browser) == []
+    finally:
+        stop_server(server)

@@ -95,6 +95,13 @@ def test_sqlite_sink_stores_the_same_events_as_the_json_sink(run, home, tmp_path
     assert converted["session"] == reference["session"] == session
     assert {e["type"] for e in converted["events"]} >= {"call", "line", "assign", "branch", "loop", "return",
                                                        "exception", "yield", "resume"}
+    # The Python package reads the SQLite form too (its own reader, tracesnap._sqlite_trace).
+    probe = subprocess.run(
+        [sys.executable, "-c", "import json, sys, tracesnap; print(json.dumps(tracesnap.load_trace(sys.argv[1])))",
+         str(db_path)], capture_output=True, text=True, env=dict(__import__("os").environ, PYTHONPATH=str(PACKAGE.parent)),
+        timeout=120)
+    assert probe.returncode == 0, probe.stderr
+    assert json.loads(probe.stdout) == reference
 
 
 @needs_recorder
@@ -122,6 +129,9 @@ def test_python_api_writes_sqlite_by_extension(tmp_path, e2e_env):
         "    return s\n"
         "with tracesnap.record('api', source_files=[__file__], output=sys.argv[1]) as rec:\n"
         "    f(10)\n"
+        "events = rec.trace['events']\n"
+        "assert len(events) == rec.event_count and events[0]['type'] == 'call', events[:2]\n"
+        "assert [e['seq'] for e in events] == list(range(len(events)))\n"
         "print(rec.event_count)\n")
     env = dict(__import__("os").environ, PYTHONPATH=str(PACKAGE.parent), **e2e_env)
     out = tmp_path / "api.sqlite"

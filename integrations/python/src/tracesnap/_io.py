@@ -36,7 +36,18 @@ def write_trace(trace: Dict[str, Any], path: Union[str, os.PathLike[str]]) -> st
     return target
 
 
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
 def load_trace(path: Union[str, os.PathLike[str]]) -> Dict[str, Any]:
-    """Read a trace file (format 0.1 or 0.2) into a dict."""
-    with open(os.fspath(path), "r", encoding="utf-8") as f:
+    """Read a trace file (format 0.1 or 0.2) into a dict: a JSON trace, or the SQLite form the
+    ``sqlite`` sink writes (``output="trace.sqlite"``), which gives the same dict."""
+    path = os.fspath(path)
+    with open(path, "rb") as f:
+        head = f.read(len(SQLITE_MAGIC))
+    if head == SQLITE_MAGIC:
+        from . import _sqlite_trace
+
+        return _sqlite_trace.load(path)
+    with open(path, "r", encoding="utf-8") as f:
         return json.load(f)
