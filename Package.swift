@@ -9,11 +9,12 @@
 //   Sources/Core/Library     TraceSnapLibrary     the on-disk trace library (~/.tracesnap)
 //   Sources/Core/CSQLite     CSQLite              the system libsqlite3 (system-library target, links -lsqlite3)
 //   Sources/Core/SQLiteTrace TraceSnapSQLiteTrace the compact SQLite trace form: schema, writer, paged reader
+//   Sources/Core/CompactTrace TraceSnapCompactTrace the compact binary trace form (.tsnap): encoder, reader
 //   Sources/Core/Trace       TraceSnapTrace       trace model, reader (v0.1 and v0.2) and summary
 //   Sources/Core/Recorder    TraceSnapCore        the in-process recorder, event bus and plugin loader
 //   Sources/Plugins/PluginKit  TraceSnapPluginKit Swift layer over the C ABI for plugin authors
 //   Sources/Plugins/<Name>   TraceSnap<Name>      built-in plugins, one dynamic library each
-//                                                 (Annotator, Redactor, JSONSink, LibrarySink, NDJSONSink,
+//                                                 (Annotator, Redactor, JSONSink, LibrarySink, NDJSONSink, CompactSink,
 //                                                 RequestsCapture, UrllibCapture, HttpxCapture)
 //   Sources/Host             tracesnap            the command-line tool and the view server
 //
@@ -47,6 +48,7 @@ let package = Package(
         .library(name: "TraceSnapLibrarySink", type: .dynamic, targets: ["TraceSnapLibrarySink"]),
         .library(name: "TraceSnapNDJSONSink", type: .dynamic, targets: ["TraceSnapNDJSONSink"]),
         .library(name: "TraceSnapSQLiteSink", type: .dynamic, targets: ["TraceSnapSQLiteSink"]),
+        .library(name: "TraceSnapCompactSink", type: .dynamic, targets: ["TraceSnapCompactSink"]),
         .library(name: "TraceSnapRequestsCapture", type: .dynamic, targets: ["TraceSnapRequestsCapture"]),
         .library(name: "TraceSnapUrllibCapture", type: .dynamic, targets: ["TraceSnapUrllibCapture"]),
         .library(name: "TraceSnapHttpxCapture", type: .dynamic, targets: ["TraceSnapHttpxCapture"]),
@@ -232,6 +234,32 @@ let package = Package(
             providers: [.apt(["libsqlite3-dev"]), .brew(["sqlite"])]
         ),
 
+        // MARK: - TraceSnapCompactTrace
+        .target(
+            name: "TraceSnapCompactTrace",
+            dependencies: [
+                "CTraceSnapPluginABI",
+                "TraceSnapJSON",
+                "TraceSnapPluginKit",
+            ],
+            path: "Sources/Core/CompactTrace",
+            // Converting a multi-gigabyte trace to JSON runs through it; optimized in debug builds too.
+            swiftSettings: commonSwiftSettings + [.unsafeFlags(["-O"])]
+        ),
+
+        // MARK: - TraceSnapCompactSink
+        .target(
+            name: "TraceSnapCompactSink",
+            dependencies: [
+                "TraceSnapCompactTrace",
+                "TraceSnapLibrary",
+                "TraceSnapPluginKit",
+            ],
+            path: "Sources/Plugins/CompactSink",
+            swiftSettings: commonSwiftSettings,
+            linkerSettings: bundledRuntimeLinkerSettings
+        ),
+
         // MARK: - TraceSnapSQLiteTrace
         .target(
             name: "TraceSnapSQLiteTrace",
@@ -273,6 +301,7 @@ let package = Package(
             name: "tracesnap",
             dependencies: [
                 "TraceSnapJSON",
+                "TraceSnapCompactTrace",
                 "TraceSnapLibrary",
                 "TraceSnapSQLiteTrace",
                 "TraceSnapTrace",
@@ -305,6 +334,11 @@ let package = Package(
             name: "TraceSnapSQLiteTraceTests",
             dependencies: ["TraceSnapSQLiteTrace", "TraceSnapJSON"],
             path: "Tests/TraceSnapSQLiteTraceTests"
+        ),
+        .testTarget(
+            name: "TraceSnapCompactTraceTests",
+            dependencies: ["TraceSnapCompactTrace", "TraceSnapJSON", "TraceSnapPluginKit"],
+            path: "Tests/TraceSnapCompactTraceTests"
         ),
         .testTarget(
             name: "TraceSnapPluginTests",

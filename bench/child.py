@@ -1,6 +1,7 @@
 """One measured run in a fresh process: ``python child.py MODE WORKLOAD SIZE OUTDIR``.
 
-MODE is ``plain`` (no recorder), ``ours`` (tracesnap's NativeSession, the JSON sink), ``ours-nosink``
+MODE is ``plain`` (no recorder), ``ours`` (tracesnap's NativeSession, the JSON sink), ``ours-compact``
+(the same with the compact binary sink), ``ours-nosink``
 (the same without any sink: hook, capture and transforms only) or ``reference``
 (tracesnap 0.2.2's ``tracesnap.record`` context manager). Prints one JSON line on stdout:
 cpu (``time.process_time`` around the workload only), wall, total_wall (wall time from before the
@@ -43,7 +44,7 @@ def load(path):
 def main():
     mode, path, size, outdir = sys.argv[1], os.path.abspath(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
     module = load(path)
-    out = os.path.join(outdir, f"{mode}-{os.getpid()}.json")
+    out = os.path.join(outdir, f"{mode}-{os.getpid()}" + (".tsnap" if mode == "ours-compact" else ".json"))
     rss_before = peak_rss_kib()
     result = {"mode": mode, "python": sys.version.split()[0], "size": size}
     events = None
@@ -54,11 +55,14 @@ def main():
         module.run(size)
         c1, w1 = time.process_time(), time.perf_counter()
         start = stop = 0.0
-    elif mode in ("ours", "ours-nosink"):
+    elif mode in ("ours", "ours-nosink", "ours-compact"):
         from tracesnap._recording import NativeSession
 
         s0 = time.process_time()
-        sinks = [{"name": "json", "path": out}] if mode == "ours" else []
+        sinks = {
+            "ours": [{"name": "json", "path": out}],
+            "ours-compact": [{"name": "compact", "path": out}],
+        }.get(mode, [])
         session = NativeSession(trace_id="bench", source_files=[path], sinks=sinks)
         session.start()
         w0, c0 = time.perf_counter(), time.process_time()

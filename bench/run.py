@@ -297,8 +297,9 @@ def run_callgrind(exe, args, outdir):
     version = python_version(exe)
     log(f"== callgrind: {workload} on Python {version}, n={small} and n={large}")
     totals, events = {}, {}
-    for mode in ("plain", "ours"):
-        env = ours_env(args) if mode == "ours" else base_env()
+    recorded = {"json": "ours", "compact": "ours-compact", "none": "ours-nosink"}[args.callgrind_sink]
+    for mode in ("plain", recorded):
+        env = ours_env(args) if mode != "plain" else base_env()
         for size in (small, large):
             cg_out = os.path.join(outdir, f"callgrind.{mode}.{size}.out")
             cmd = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={cg_out}", "--dump-instr=no",
@@ -310,20 +311,20 @@ def run_callgrind(exe, args, outdir):
             totals[(mode, size)] = callgrind_total(cg_out)
             events[(mode, size)] = json.loads(lines[-1])["events"]
             log(f"  {mode:5} n={size:<5} Ir={totals[(mode, size)]:,}  events={events[(mode, size)]}")
-    d_events = events[("ours", large)] - events[("ours", small)]
-    d_ours = totals[("ours", large)] - totals[("ours", small)]
+    d_events = events[(recorded, large)] - events[(recorded, small)]
+    d_ours = totals[(recorded, large)] - totals[(recorded, small)]
     d_plain = totals[("plain", large)] - totals[("plain", small)]
     per_event = (d_ours - d_plain) / d_events
-    top = marginal_functions(os.path.join(outdir, f"callgrind.ours.{small}.out"),
-                             os.path.join(outdir, f"callgrind.ours.{large}.out"), d_events)
+    top = marginal_functions(os.path.join(outdir, f"callgrind.{recorded}.{small}.out"),
+                             os.path.join(outdir, f"callgrind.{recorded}.{large}.out"), d_events)
     kept = os.path.join(HERE, "results", f"callgrind.{workload}.{version}.out")
     os.makedirs(os.path.dirname(kept), exist_ok=True)
-    shutil.copyfile(os.path.join(outdir, f"callgrind.ours.{large}.out"), kept)
+    shutil.copyfile(os.path.join(outdir, f"callgrind.{recorded}.{large}.out"), kept)
     log(f"  kept {kept} (open with callgrind_annotate or kcachegrind)")
-    result = {"workload": workload, "python": version, "sizes": [small, large], "events": d_events,
+    result = {"workload": workload, "python": version, "sink": args.callgrind_sink, "sizes": [small, large], "events": d_events,
               "ir_recorded": d_ours, "ir_plain": d_plain, "ir_per_event": per_event,
               "ir_total_recorded_per_event": d_ours / d_events, "top_self": top}
-    print(f"\ncallgrind {workload} (Python {version}): {per_event:,.0f} instructions per event for the recorder "
+    print(f"\ncallgrind {workload} (Python {version}, {args.callgrind_sink} sink): {per_event:,.0f} instructions per event for the recorder "
           f"({d_events} extra events between n={small} and n={large}; plain {d_plain:,} Ir, recorded {d_ours:,} Ir)")
     if top:
         print("functions by marginal self cost, instructions per event (recorded, n=%d minus n=%d):\n%s"
@@ -544,6 +545,8 @@ def main():
                         help="run WORKLOAD under valgrind --tool=callgrind and print recorder instructions per event")
     parser.add_argument("--callgrind-python", default=None, help="interpreter for --callgrind (default: last of --pythons)")
     parser.add_argument("--callgrind-only", action="store_true", help="skip the timing runs")
+    parser.add_argument("--callgrind-sink", choices=["json", "compact", "none"], default="json",
+                        help="the sink recorded under callgrind (default json; none: hook, capture and transforms only)")
     parser.add_argument("--lib-dir", default=os.environ.get("BENCH_LIB_DIR", os.path.join(REPO, ".build", "release")))
     parser.add_argument("--pythonpath", default=os.environ.get("BENCH_PYTHONPATH",
                                                                os.path.join(REPO, "integrations", "python", "src")))

@@ -9,6 +9,7 @@ import TraceSnapJSON
             ("TraceSnapRedactor", "redactor"), ("TraceSnapAnnotator", "annotator"),
             ("TraceSnapJSONSink", "json"), ("TraceSnapLibrarySink", "library"), ("TraceSnapNDJSONSink", "ndjson"),
             ("TraceSnapSQLiteSink", "sqlite"),
+            ("TraceSnapCompactSink", "compact"),
             ("TraceSnapRequestsCapture", "requests"), ("TraceSnapUrllibCapture", "urllib"),
             ("TraceSnapHttpxCapture", "httpx"),
         ] {

@@ -42,7 +42,7 @@ public final class LibraryFiling {
             kind: session["kind"]?.stringValue ?? kind, project: project)
         meta.extra.append(("partial", .bool(true)))
         meta.extra.append(("recording", .bool(true)))
-        if ext != "json" { meta.extra.append(("format", .string(ext))) }
+        if ext != "json" { meta.extra.append(("format", .string(LibraryFiling.formatName(extension: ext)))) }
         try library.add(meta)
         return path
     }
@@ -57,6 +57,9 @@ public final class LibraryFiling {
         return final
     }
 
+    /// The index entry's `format` for a trace file extension: `sqlite`, `ndjson`, `compact` (`.tsnap`).
+    static func formatName(extension ext: String) -> String { ext == "tsnap" ? "compact" : ext }
+
     /// Replaces the partial entry with the final one and returns it.
     @discardableResult
     public func finish(session: JSONValue, partial: Bool, extension ext: String) throws -> TraceMeta {
@@ -65,7 +68,7 @@ public final class LibraryFiling {
             id: id, name: displayName, traceID: traceID, eventCount: Int(session["event_count"]?.intValue ?? 0),
             source: source, kind: session["kind"]?.stringValue ?? kind, project: project)
         if partial { meta.extra.append(("partial", .bool(true))) }
-        if ext != "json" { meta.extra.append(("format", .string(ext))) }
+        if ext != "json" { meta.extra.append(("format", .string(LibraryFiling.formatName(extension: ext)))) }
         try library.add(meta)
         return meta
     }

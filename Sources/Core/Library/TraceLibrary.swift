@@ -71,8 +71,9 @@ public struct TraceLibrary: Sendable {
     }
 
     /// The storage forms a library trace can have, by file extension: the JSON document, the
-    /// compact SQLite file (`sqlite` sink) and the crash-safe NDJSON stream (`ndjson` sink).
-    public static let traceExtensions = ["json", "sqlite", "ndjson"]
+    /// compact SQLite file (`sqlite` sink), the crash-safe NDJSON stream (`ndjson` sink) and the
+    /// compact binary form (`compact` sink).
+    public static let traceExtensions = ["json", "sqlite", "ndjson", "tsnap"]
 
     /// The path of the trace file for `id` (`<root>/traces/<id>.<ext>`, `json` unless the trace is
     /// stored in another form); creates `traces/`.

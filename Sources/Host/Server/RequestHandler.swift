@@ -172,6 +172,9 @@ struct RequestHandler: HTTPHandler {
             if FileSystem.kind(path) == .file && TraceForm.of(path: path) == .sqlite {
                 return TracePages.sqliteDocument(path: path)
             }
+            if FileSystem.kind(path) == .file && TraceForm.of(path: path) == .compact {
+                return TracePages.compactDocument(path: path)
+            }
             return TraceFileResponse.make(path: path)
         }
     }

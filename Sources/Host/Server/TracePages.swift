@@ -31,7 +31,7 @@ enum TracePages {
             return hit.trace
         }
         lock.unlock()
-        let trace = try Trace.load(path: path)
+        let trace = try TraceInput(path: path).loadWhole()
         if let stamp {
             lock.lock()
             cached = (path, stamp.size, stamp.mtime, trace)
@@ -76,7 +76,7 @@ enum TracePages {
                 count = scan.eventCount
                 types = scan.eventTypes
                 partialReason = scan.isPartial ? scan.partialReason ?? "truncated" : nil
-            case .ndjson:
+            case .ndjson, .compact:
                 let trace = try loaded(path: path)
                 members += identity(version: trace.version, traceID: trace.traceID)
                 count = trace.events.count
@@ -110,7 +110,7 @@ enum TracePages {
         do {
             switch TraceForm.of(path: path) {
             case .sqlite: return APIResponse.json(try SQLiteTraceReader(path: path).effectiveSession)
-            case .json, .ndjson: return APIResponse.json(try loaded(path: path).effectiveSession)
+            case .json, .ndjson, .compact: return APIResponse.json(try loaded(path: path).effectiveSession)
             }
         } catch {
             return fail(error)
@@ -137,7 +137,7 @@ enum TracePages {
                 let reader = try SQLiteTraceReader(path: path)
                 total = reader.eventCount
                 page = try reader.events(offset: offset, limit: limit)
-            case .json, .ndjson:
+            case .json, .ndjson, .compact:
                 let trace = try loaded(path: path)
                 total = trace.events.count
                 page = offset < total ? Array(trace.events[offset..<min(total, offset + limit)]) : []
@@ -147,6 +147,18 @@ enum TracePages {
                     ("offset", .int(Int64(offset))), ("limit", .int(Int64(limit))), ("total", .int(Int64(total))),
                     ("events", .array(page)),
                 ]))
+        } catch {
+            return fail(error)
+        }
+    }
+
+    /// The whole trace of the compact form as one JSON document, decoded on demand.
+    static func compactDocument(path: String) -> HTTPResponse {
+        do {
+            let trace = try loaded(path: path)
+            var headers = APIResponse.baseHeaders(contentType: "application/json; charset=utf-8")
+            if trace.isPartial { headers[HTTPHeader("X-Tracesnap-Partial")] = trace.partialReason ?? "partial" }
+            return HTTPResponse(statusCode: .ok, headers: headers, body: Data(trace.serialized()))
         } catch {
             return fail(error)
         }

@@ -11,7 +11,8 @@ extension TraceSnapCommand {
             abstract: "Convert a trace between its forms: the JSON file, the SQLite file and the NDJSON stream.",
             discussion: """
                 The input's form is read from its content (a JSON trace of format 0.1 or 0.2, a SQLite \
-                trace, or an NDJSON stream, also a `.partial` one left by a recording that was killed); \
+                trace, an NDJSON stream or a compact `.tsnap` file, also a `.partial` one left by a \
+                recording that was killed); \
                 the output's from --to or its extension: .json, .sqlite (.sqlite3, .db) or .ndjson. A \
                 partial input gives a trace marked partial. The output is written atomically. JSON and \
                 SQLite inputs are streamed (memory stays bounded); progress goes to stderr for inputs of \
@@ -38,11 +39,16 @@ extension TraceSnapCommand {
             let target = FileSystem.absolute(output, base: cwd)
             let form: TraceForm
             if let to {
-                guard let chosen = TraceForm(rawValue: to.lowercased()) else {
+                guard let chosen = TraceForm(rawValue: to.lowercased()), chosen != .compact else {
                     throw CLIError.usage("--to must be json, sqlite or ndjson (got '\(to)')")
                 }
                 form = chosen
             } else {
+                if TraceForm.forOutput(path: target) == .compact {
+                    throw CLIError.usage(
+                        "the compact form (.tsnap) is written while recording (record --out x.tsnap); convert reads it but does not write it"
+                    )
+                }
                 guard let chosen = TraceForm.forOutput(path: target) else {
                     throw CLIError.usage(
                         "cannot tell the output format of \(target): name it .json, .sqlite or .ndjson (or pass --to)")
@@ -71,21 +77,7 @@ extension TraceSnapCommand {
 
         /// The NDJSON output is built in memory (the stream form is for recording, not for archives).
         func convertToNDJSON(source: String, target: String) throws {
-            let trace = try withCLIErrors { () throws -> Trace in
-                if TraceForm.of(path: source) == .sqlite {
-                    var result = Trace(version: nil, traceID: nil, events: [], session: nil)
-                    let ending = try TraceInput(path: source).read(
-                        header: { members in
-                            result.version = members.first { $0.0 == "version" }?.1.stringValue
-                            result.traceID = members.first { $0.0 == "trace_id" }?.1.stringValue
-                            result.otherMembers = members.filter { !["version", "trace_id"].contains($0.0) }
-                        },
-                        event: { result.events.append($0) })
-                    result.session = ending.session
-                    return result
-                }
-                return try Trace.load(path: source)
-            }
+            let trace = try withCLIErrors { try TraceInput(path: source).loadWhole() }
             if trace.isPartial {
                 Output.warning("\(source) is partial (\(trace.partialReason ?? "truncated")); converting its \(trace.events.count) events")
             }

@@ -56,7 +56,7 @@ extension TraceSnapCommand {
                 throw CLIError("no players directory found; set \(HostEnvironment.playersVariable)")
             }
             let bytes: [UInt8] = try withCLIErrors {
-                if TraceForm.of(path: path) == .sqlite { return try TraceInput(path: path).documentBytes() }
+                if [.sqlite, .compact].contains(TraceForm.of(path: path)) { return try TraceInput(path: path).documentBytes() }
                 let summary = try TraceSummary.scan(path: path)
                 if summary.isComplete && summary.looksLikeTrace { return try FileSystem.read(path) }
                 let trace = try Trace.load(path: path)

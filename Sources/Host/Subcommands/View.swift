@@ -125,6 +125,16 @@ extension TraceSnapCommand {
                     let id = ServerContext.fileTraceID(path: real)
                     return (id, [id: real], path)
                 }
+                if TraceForm.of(path: real) == .compact {
+                    // the compact sink's file: decoded on demand (see TracePages)
+                    let stream = try withCLIErrors { try TraceInput(path: real).loadWhole() }
+                    if stream.isPartial {
+                        Output.warning(
+                            "\(path) is a compact trace that did not finish; serving its \(stream.events.count) complete events")
+                    }
+                    let id = ServerContext.fileTraceID(path: real)
+                    return (id, [id: real], path)
+                }
                 if Trace.isNDJSONFile(path: real) {
                     // a stream of the ndjson sink: served converted (see TraceFileResponse)
                     let stream = try withCLIErrors { try Trace.load(path: real) }

@@ -1,12 +1,13 @@
 import Foundation
+import TraceSnapCompactTrace
 import TraceSnapJSON
 import TraceSnapSQLiteTrace
 import TraceSnapTrace
 
 /// Reads a trace of any form as a stream: the top-level members known before the first event, the
 /// events one at a time, then the members after them and the session (with the partial marks of a
-/// cut-short recording). JSON documents are scanned in chunks and SQLite files read in pages, so
-/// memory stays bounded; the NDJSON form is read whole.
+/// cut-short recording). JSON documents are scanned in chunks, SQLite files read in pages and
+/// compact files decoded event by event, so memory stays bounded; the NDJSON form is read whole.
 struct TraceInput {
     let path: String
     let form: TraceForm
@@ -29,6 +30,7 @@ struct TraceInput {
     func read(header: ([(String, JSONValue)]) throws -> Void, event: (JSONValue) throws -> Void) throws -> Ending {
         switch form {
         case .sqlite: return try readSQLite(header: header, event: event)
+        case .compact: return try readCompact(header: header, event: event)
         case .ndjson: return try readWhole(header: header, event: event)
         case .json: return try readJSON(header: header, event: event)
         }
@@ -52,6 +54,36 @@ struct TraceInput {
         return Ending(
             members: [], session: reader.effectiveSession, eventCount: reader.eventCount,
             partialReason: reader.isPartial ? (reader.effectiveSession["partial_reason"]?.stringValue ?? "truncated") : nil)
+    }
+
+    private func readCompact(header: ([(String, JSONValue)]) throws -> Void, event: (JSONValue) throws -> Void) throws
+        -> Ending
+    {
+        let reader: CompactTraceReader
+        do {
+            reader = try CompactTraceReader(path: path)
+        } catch let error as CompactTraceReader.FormatError {
+            throw TraceReadError(.notATrace, path: path, error.description)
+        }
+        try header(reader.headerMembers)
+        let ending = try reader.forEachEventJSON { bytes in try event(try JSONParser.parse(Array(bytes))) }
+        return Ending(
+            members: [], session: ending.session, eventCount: ending.eventCount, partialReason: ending.partialReason)
+    }
+
+    /// The trace whole in memory (the compact form decoded, for the paged API and NDJSON output).
+    func loadWhole() throws -> Trace {
+        if form == .json || form == .ndjson { return try Trace.load(path: path) }
+        var trace = Trace(version: nil, traceID: nil, events: [], session: nil)
+        let ending = try read(
+            header: { members in
+                trace.version = members.first { $0.0 == "version" }?.1.stringValue
+                trace.traceID = members.first { $0.0 == "trace_id" }?.1.stringValue
+                trace.otherMembers = members.filter { !["version", "trace_id"].contains($0.0) }
+            },
+            event: { trace.events.append($0) })
+        trace.session = ending.session
+        return trace
     }
 
     private func readWhole(header: ([(String, JSONValue)]) throws -> Void, event: (JSONValue) throws -> Void) throws

@@ -608,21 +608,31 @@ final class Recorder {
         event.name = name.utf8.cString
         event.index = state.slots[index].changes
         event.text = scopeName(name.scope, info: info)
-        let emitWith: (ts_value) -> Void = { [bus] prevValue in
-            event.prev = prevValue
-            if let value {
-                value.withCValue { cValue in
-                    event.value = cValue
-                    self.send(&event)
+        // Nested scopes rather than a stored closure: the event and both values stay on the
+        // stack (a closure value that captures them costs reference counting per assign).
+        if let value {
+            value.withCValue { cValue in
+                event.value = cValue
+                sendWithPrevious(&event, slot: index, of: state)
+            }
+        } else {
+            sendWithPrevious(&event, slot: index, of: state)
+        }
+    }
+
+    /// Sends an assign with `prev` set to the slot's recorded value (empty for a first binding).
+    @inline(__always)
+    private func sendWithPrevious(_ event: inout ts_event, slot index: Int, of state: FrameState) {
+        state.slots.withUnsafeBufferPointer { slots in
+            if let previous = slots[index].captured {
+                previous.withCValue { prevValue in
+                    event.prev = prevValue
+                    send(&event)
                 }
             } else {
-                self.send(&event)
+                event.prev = emptyCValue
+                send(&event)
             }
-        }
-        if let previous = state.slots[index].captured {
-            previous.withCValue(emitWith)
-        } else {
-            emitWith(emptyCValue)
         }
     }
 

@@ -37,11 +37,13 @@ def write_trace(trace: Dict[str, Any], path: Union[str, os.PathLike[str]]) -> st
 
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
+COMPACT_MAGIC = b"TSNAPv1\n"
 
 
 def load_trace(path: Union[str, os.PathLike[str]]) -> Dict[str, Any]:
     """Read a trace file (format 0.1 or 0.2) into a dict: a JSON trace, or the SQLite form the
-    ``sqlite`` sink writes (``output="trace.sqlite"``), which gives the same dict."""
+    ``sqlite`` sink writes (``output="trace.sqlite"``) or the compact form of the ``compact`` sink
+    (``output="trace.tsnap"``), which give the same dict."""
     path = os.fspath(path)
     with open(path, "rb") as f:
         head = f.read(len(SQLITE_MAGIC))
@@ -49,5 +51,9 @@ def load_trace(path: Union[str, os.PathLike[str]]) -> Dict[str, Any]:
         from . import _sqlite_trace
 
         return _sqlite_trace.load(path)
+    if head.startswith(COMPACT_MAGIC):
+        from . import _compact_trace
+
+        return _compact_trace.load(path)
     with open(path, "r", encoding="utf-8") as f:
         return json.load(f)

@@ -27,18 +27,26 @@ BUILTIN_PLUGINS = {
     "library": "libTraceSnapLibrarySink.so",
     "ndjson": "libTraceSnapNDJSONSink.so",
     "sqlite": "libTraceSnapSQLiteSink.so",
+    "compact": "libTraceSnapCompactSink.so",
     "requests": "libTraceSnapRequestsCapture.so",
     "urllib": "libTraceSnapUrllibCapture.so",
     "httpx": "libTraceSnapHttpxCapture.so",
 }
 
 # Output file extensions that pick a sink other than the JSON one (`--out trace.sqlite`).
-SINK_BY_EXTENSION = {".sqlite": "sqlite", ".sqlite3": "sqlite", ".db": "sqlite", ".ndjson": "ndjson", ".jsonl": "ndjson"}
+SINK_BY_EXTENSION = {
+    ".sqlite": "sqlite",
+    ".sqlite3": "sqlite",
+    ".db": "sqlite",
+    ".ndjson": "ndjson",
+    ".jsonl": "ndjson",
+    ".tsnap": "compact",
+}
 
 
 def sink_for_path(path: str) -> str:
     """The sink that writes an output file: ``sqlite`` for ``.sqlite``/``.sqlite3``/``.db``,
-    ``ndjson`` for ``.ndjson``/``.jsonl``, else ``json``."""
+    ``ndjson`` for ``.ndjson``/``.jsonl``, ``compact`` for ``.tsnap``, else ``json``."""
     return SINK_BY_EXTENSION.get(os.path.splitext(str(path))[1].lower(), "json")
 
 

@@ -230,11 +230,12 @@ class NativeSession:
 
     def _default_output(self, reference: str) -> str:
         """Where a sink named without a "path" option writes: ``<output_dir>/<trace_id>.<name>``
-        (``.json`` for the json sink)."""
+        (``.json`` for the json sink, ``.tsnap`` for the compact one)."""
         stem = os.path.basename(reference)
         stem = stem[:-3] if stem.endswith(".so") else stem
         stem = stem[3:] if stem.startswith("lib") else stem
-        return os.path.join(self.output_dir, f"{self.trace_id}.{stem}")
+        extension = {"compact": "tsnap"}.get(stem, stem)
+        return os.path.join(self.output_dir, f"{self.trace_id}.{extension}")
 
     # -- life cycle ----------------------------------------------------------------------
 

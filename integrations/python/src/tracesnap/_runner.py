@@ -301,10 +301,15 @@ class _Recorder:
         sinks: List[Dict[str, Any]] = []
         if request.out:  # the sink that writes --out is chosen by its extension (.sqlite, .ndjson)
             sinks.append({"name": sink_for_path(request.out), "path": request.out})
-        if request.library and "sqlite" in plugins:
-            # `--plugin sqlite`: the library holds the trace in its SQLite form (traces/<id>.sqlite)
-            plugins.remove("sqlite")
-            sinks.append({"name": "sqlite", "library": {
+        library_form = next((name for name in ("sqlite", "compact") if name in plugins), None)
+        if library_form is None and config.sink in ("sqlite", "compact"):
+            library_form = config.sink
+        if request.library and library_form:
+            # `--plugin sqlite` / `--plugin compact` (or the config's `sink`): the library holds the
+            # trace in that form (traces/<id>.sqlite, traces/<id>.tsnap)
+            if library_form in plugins:
+                plugins.remove(library_form)
+            sinks.append({"name": library_form, "library": {
                 "home": request.home, "name": request.name, "project": project,
                 "source": request.script}})
         # The default sink (config `sink`, TRACESNAP_SINK): the library unless set otherwise;

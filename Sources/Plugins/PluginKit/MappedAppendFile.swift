@@ -1,5 +1,5 @@
 import Glibc
-import TraceSnapPluginKit
+
 
 /// An append-only file written through a shared memory mapping.
 ///
@@ -7,18 +7,18 @@ import TraceSnapPluginKit
 /// copied, so they reach the file even when the process is killed (SIGKILL, a segfault,
 /// `os._exit`) a nanosecond later — with no system call per append. The file grows in chunks;
 /// until `close` trims it, its tail past the last append is zero bytes, which readers skip.
-final class MappedAppendFile {
-    let path: String
+public final class MappedAppendFile {
+    public let path: String
     private var descriptor: Int32
     private var mapping: UnsafeMutableRawPointer?
     /// File offset where the current mapping starts, and its size.
     private var mappingOffset = 0
     private var mappingSize = 0
     /// Bytes appended so far (the file's logical length).
-    private(set) var length = 0
+    public private(set) var length = 0
     private let chunkSize: Int
 
-    init(path: String, chunkSize: Int = 8 << 20) throws {
+    public init(path: String, chunkSize: Int = 8 << 20) throws {
         self.path = path
         self.chunkSize = chunkSize
         descriptor = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
@@ -29,7 +29,7 @@ final class MappedAppendFile {
     deinit { try? close() }
 
     /// Appends `bytes`.
-    func append(_ bytes: UnsafeRawBufferPointer) throws {
+    public func append(_ bytes: UnsafeRawBufferPointer) throws {
         guard let base = bytes.baseAddress, bytes.count > 0 else { return }
         if length + bytes.count > mappingOffset + mappingSize {
             try map(from: length, atLeast: bytes.count)
@@ -40,7 +40,7 @@ final class MappedAppendFile {
     }
 
     /// Trims the zero tail, syncs and closes the file.
-    func close() throws {
+    public func close() throws {
         guard descriptor >= 0 else { return }
         unmap()
         defer {

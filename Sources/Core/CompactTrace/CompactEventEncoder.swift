@@ -1,0 +1,133 @@
+import CTraceSnapPluginABI
+import TraceSnapPluginKit
+
+/// Encodes events into the records of a compact trace (`CompactFormat`). Keeps the state the
+/// format refers back to: the string numbers, the previous event's context, line, time and seq,
+/// and the previous value's id. One encoder per trace; not thread-safe (the bus delivers events
+/// one at a time).
+public final class CompactEventEncoder {
+    private let strings = StringTable()
+    /// STRING records produced by the last `encode` (to be written before `event`).
+    public let stringRecords = ByteBuffer(capacity: 1024)
+    /// The last event's record.
+    public let event = ByteBuffer(capacity: 1024)
+
+    private var lastFrame: UInt64 = 0
+    private var lastDepth: Int32 = 0
+    private var lastThread: UInt64 = 0
+    private var lastTask: UInt64 = 0
+    private var lastFile: UnsafePointer<CChar>?
+    private var lastFileLength = 0
+    private var lastFunc: UnsafePointer<CChar>?
+    private var lastFuncLength = 0
+    private var hasContext = false
+    private var lastLine: Int32 = 0
+    private var lastTimestamp: Int64 = 0
+    private var lastSeq: Int64 = -1
+    private var lastValueID: Int64 = 0
+
+    /// The thread of the first event (the session's `main_thread` when the sink does not know
+    /// better), or 0 before any event.
+    public private(set) var firstThread: UInt64 = 0
+    /// Events encoded so far.
+    public private(set) var eventCount = 0
+
+    public init() {}
+
+    /// The HEADER record.
+    public static func header(json: UnsafeRawBufferPointer, into buffer: ByteBuffer) {
+        buffer.byte(CompactFormat.Record.header)
+        buffer.lengthPrefixed(json)
+    }
+
+    /// The END record with the final session.
+    public static func finish(sessionJSON: UnsafeRawBufferPointer, into buffer: ByteBuffer) {
+        buffer.byte(CompactFormat.Record.finish)
+        buffer.lengthPrefixed(sessionJSON)
+    }
+
+    /// Encodes one event into `stringRecords` (strings it numbers) and `event`.
+    public func encode(_ pointer: UnsafePointer<ts_event>) {
+        stringRecords.removeAll()
+        event.removeAll()
+        let e = pointer.pointee
+        if eventCount == 0 { firstThread = e.thread }
+        eventCount += 1
+
+        let sameContext =
+            hasContext && e.frame_id == lastFrame && e.depth == lastDepth && e.thread == lastThread
+            && e.task == lastTask && e.file.ptr == lastFile && e.file.len == lastFileLength
+            && e.func.ptr == lastFunc && e.func.len == lastFuncLength
+        var mask: UInt32 = 0
+        if e.seq != lastSeq &+ 1 { mask |= EventField.seq }
+        if !sameContext { mask |= EventField.context }
+        if e.parent_seq >= 0 { mask |= EventField.parent }
+        if e.name.len > 0 { mask |= EventField.name }
+        if e.text.len > 0 { mask |= EventField.text }
+        if e.phase.len > 0 { mask |= EventField.phase }
+        if e.value.isPresent { mask |= EventField.value }
+        if e.prev.isPresent { mask |= EventField.prev }
+        if e.index != 0 { mask |= EventField.index }
+        if e.flags != 0 { mask |= EventField.flags }
+        if e.nargs > 0 && e.args != nil { mask |= EventField.args }
+        if e.extra_json.len > 0 { mask |= EventField.extra }
+
+        event.byte(CompactFormat.Record.eventBase &+ UInt8(truncatingIfNeeded: e.type))
+        event.varint(UInt64(mask))
+        if mask & EventField.seq != 0 { event.varint(UInt64(bitPattern: e.seq)) }
+        lastSeq = e.seq
+        if mask & EventField.context != 0 {
+            event.varint(e.frame_id)
+            event.signed(Int64(e.depth))
+            event.varint(e.thread)
+            event.varint(e.task)
+            reference(e.file)
+            reference(e.func)
+            lastFrame = e.frame_id
+            lastDepth = e.depth
+            lastThread = e.thread
+            lastTask = e.task
+            lastFile = e.file.ptr
+            lastFileLength = e.file.len
+            lastFunc = e.func.ptr
+            lastFuncLength = e.func.len
+            hasContext = true
+        }
+        if mask & EventField.parent != 0 { event.varint(UInt64(bitPattern: e.seq &- e.parent_seq)) }
+        if mask & EventField.name != 0 { reference(e.name) }
+        if mask & EventField.text != 0 { reference(e.text) }
+        if mask & EventField.phase != 0 { reference(e.phase) }
+        if mask & EventField.value != 0 { value(e.value) }
+        if mask & EventField.prev != 0 { value(e.prev) }
+        if mask & EventField.index != 0 { event.signed(e.index) }
+        if mask & EventField.flags != 0 { event.varint(UInt64(e.flags)) }
+        if mask & EventField.args != 0, let args = e.args {
+            event.varint(UInt64(e.nargs))
+            for index in 0..<Int(e.nargs) {
+                reference(args[index].name)
+                value(args[index].value)
+            }
+        }
+        if mask & EventField.extra != 0 {
+            event.lengthPrefixed(UnsafeRawBufferPointer(start: e.extra_json.ptr, count: e.extra_json.len))
+        }
+        event.signed(Int64(e.line) - Int64(lastLine))
+        lastLine = e.line
+        event.signed(e.ts &- lastTimestamp)
+        lastTimestamp = e.ts
+    }
+
+    @inline(__always)
+    private func reference(_ text: ts_str) {
+        strings.reference(UnsafeRawPointer(text.ptr), text.ptr == nil ? 0 : text.len, event: event, records: stringRecords)
+    }
+
+    @inline(__always)
+    private func value(_ v: ts_value) {
+        event.varint(UInt64(v.flags & ~UInt32(TS_VALUE_PRESENT)))
+        reference(v.type)
+        event.signed(v.id &- lastValueID)
+        lastValueID = v.id
+        event.lengthPrefixed(UnsafeRawBufferPointer(start: v.repr.ptr, count: v.repr.ptr == nil ? 0 : v.repr.len))
+    }
+}

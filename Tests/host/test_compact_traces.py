@@ -1,0 +1,231 @@
+"""The compact binary trace form (`.tsnap`, the `compact` sink) end to end: the same events as the
+JSON sink in one recording, read back by the Swift reader (`tracesnap convert`, the view server) and
+by the Python package's independent reader (`tracesnap._compact_trace`); the library holding compact
+traces; a killed recording; files cut at every kind of place; and its size per event."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import start_server, stop_server
+from test_end_to_end import PACKAGE, e2e_env  # noqa: F401  (fixture)
+from test_sqlite_traces import PROGRAM
+
+needs_recorder = pytest.mark.skipif(PACKAGE is None, reason="the tracesnap Python package with its native recorder is not installed")
+
+MAGIC = b"TSNAPv1\n"
+
+
+def _python_load(path):
+    """The trace as the Python package's own reader gives it (in a fresh interpreter)."""
+    probe = subprocess.run(
+        [sys.executable, "-c", "import json, sys, tracesnap; print(json.dumps(tracesnap.load_trace(sys.argv[1])))",
+         str(path)], capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(PACKAGE.parent)),
+        timeout=120)
+    assert probe.returncode == 0, probe.stderr
+    return json.loads(probe.stdout)
+
+
+@needs_recorder
+def test_compact_sink_stores_the_same_events_as_the_json_sink(run, home, tmp_path, e2e_env):
+    script = tmp_path / "bank.py"
+    script.write_text(PROGRAM)
+    out = tmp_path / "bank.json"
+    result = run("record", script, "--out", out, "--no-library", "--plugin", "compact", cwd=tmp_path, env=e2e_env,
+                 timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "total 280"
+    compact = tmp_path / "bank.tsnap"
+    assert compact.read_bytes()[:8] == MAGIC
+    assert not (tmp_path / "bank.tsnap.partial").exists()
+    reference = json.loads(out.read_text())
+    assert {e["type"] for e in reference["events"]} >= {"call", "line", "assign", "branch", "loop", "return",
+                                                       "exception", "yield", "resume"}
+
+    # The Swift reader (convert) gives exactly what the JSON sink wrote.
+    back = tmp_path / "back.json"
+    result = run("convert", compact, back, cwd=tmp_path, env=e2e_env)
+    assert result.returncode == 0, result.stderr
+    converted = json.loads(back.read_text())
+    assert converted["events"] == reference["events"]
+    assert converted["session"] == reference["session"]
+    assert converted["trace_id"] == "bank" and converted["version"] == "0.2"
+    # So does the Python package's independent reader.
+    assert _python_load(compact) == reference
+    # And it is far smaller.
+    assert compact.stat().st_size * 5 < out.stat().st_size
+
+
+@needs_recorder
+def test_out_extension_picks_the_compact_sink_and_the_api_reads_it(run, home, tmp_path, e2e_env):
+    script = tmp_path / "ext.py"
+    script.write_text(PROGRAM)
+    out = tmp_path / "ext.tsnap"
+    result = run("record", script, "--out", out, "--no-library", cwd=tmp_path, env=e2e_env, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert out.read_bytes()[:8] == MAGIC
+    assert _python_load(out)["trace_id"] == "ext"
+
+    api = tmp_path / "api.py"
+    api.write_text(
+        "import sys, tracesnap\n"
+        "def f(n):\n"
+        "    s = 0\n"
+        "    for i in range(n):\n"
+        "        s += i\n"
+        "    return s\n"
+        "with tracesnap.record('api', source_files=[__file__], output=sys.argv[1]) as rec:\n"
+        "    f(10)\n"
+        "events = rec.trace['events']\n"
+        "assert len(events) == rec.event_count and events[0]['type'] == 'call', events[:2]\n"
+        "assert [e['seq'] for e in events] == list(range(len(events)))\n"
+        "print(rec.event_count)\n")
+    env = dict(os.environ, PYTHONPATH=str(PACKAGE.parent), **e2e_env)
+    target = tmp_path / "api.tsnap"
+    result = subprocess.run([sys.executable, str(api), str(target)], capture_output=True, text=True, env=env,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert int(result.stdout.strip()) == len(_python_load(target)["events"]) > 10
+
+
+@needs_recorder
+def test_library_holds_compact_traces(run, home, tmp_path, e2e_env):
+    script = tmp_path / "lib.py"
+    script.write_text(PROGRAM)
+    result = run("record", script, "--plugin", "compact", "--name", "in compact", cwd=tmp_path, env=e2e_env,
+                 timeout=120)
+    assert result.returncode == 0, result.stderr
+    index = json.loads((home / "index.json").read_text())
+    entry = index["traces"][-1]
+    assert entry["name"] == "in compact" and entry["format"] == "compact" and entry.get("partial") is not True
+    stored = home / "traces" / f"{entry['id']}.tsnap"
+    assert stored.exists() and not (home / "traces" / f"{entry['id']}.json").exists()
+    trace = _python_load(stored)
+    assert entry["event_count"] == len(trace["events"])
+    assert trace["session"]["library_id"] == entry["id"]
+
+    listing = run("list", cwd=tmp_path, env=e2e_env)
+    assert entry["id"] in listing.stdout
+    assert run("rename", entry["id"], "renamed", cwd=tmp_path, env=e2e_env).returncode == 0
+    assert json.loads((home / "index.json").read_text())["traces"][-1]["name"] == "renamed"
+
+    server = start_server(run, cwd=tmp_path, env=e2e_env)
+    try:
+        status, headers, body = server.request("GET", f"/api/traces/{entry['id']}")
+        assert status == 200, body
+        assert body["events"] == trace["events"] and body["session"] == trace["session"]
+        status, _, summary = server.request("GET", f"/api/traces/{entry['id']}/summary")
+        assert status == 200 and summary["format"] == "compact"
+        assert summary["event_count"] == entry["event_count"] and summary["partial"] is False
+        status, _, page = server.request("GET", f"/api/traces/{entry['id']}/events?offset=10&limit=7")
+        assert status == 200 and page["events"] == trace["events"][10:17] and page["total"] == entry["event_count"]
+    finally:
+        stop_server(server)
+
+    exported = tmp_path / "page.html"
+    result = run("export", entry["id"], "--html", exported, cwd=tmp_path, env=e2e_env)
+    assert result.returncode == 0, result.stderr
+    assert "in compact" in exported.read_text() or entry["id"] in exported.read_text()
+
+    assert run("delete", entry["id"], "-f", cwd=tmp_path, env=e2e_env).returncode == 0
+    assert not stored.exists()
+
+
+@needs_recorder
+def test_killed_recording_leaves_a_readable_partial_compact_trace(run, home, tmp_path, e2e_env):
+    script = tmp_path / "killed.py"
+    script.write_text(PROGRAM)
+    result = run("record", script, "300", "kill", "--no-library", "--plugin", "compact", cwd=tmp_path,
+                 env=e2e_env, timeout=300)
+    assert result.returncode in (-9, 137), (result.returncode, result.stderr[-2000:])
+    assert not (tmp_path / "killed.tsnap").exists()
+    partial = tmp_path / "killed.tsnap.partial"
+    assert partial.exists()
+    # Every event delivered before the kill is there (the sink writes through a shared mapping):
+    # the program printed its total, so all 300 rounds ran.
+    converted = tmp_path / "killed.json"
+    result = run("convert", partial, converted, cwd=tmp_path, env=e2e_env, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "partial" in result.stderr
+    trace = json.loads(converted.read_text())
+    assert trace["session"]["partial"] is True
+    events = trace["events"]
+    assert sum(1 for e in events if e["type"] == "call" and e.get("func") == "interest") == 300
+    assert [e["seq"] for e in events] == list(range(len(events)))
+    assert _python_load(partial)["events"] == events
+
+
+@needs_recorder
+def test_cut_files_give_a_prefix_of_the_events(run, home, tmp_path, e2e_env):
+    script = tmp_path / "cut.py"
+    script.write_text(PROGRAM)
+    full = tmp_path / "cut.tsnap"
+    result = run("record", script, "4", "--out", full, "--no-library", cwd=tmp_path, env=e2e_env, timeout=120)
+    assert result.returncode == 0, result.stderr
+    data = full.read_bytes()
+    complete = _python_load(full)["events"]
+    # The header record: magic, kind byte, varint length, the JSON.
+    length, shift, position = 0, 0, len(MAGIC) + 1
+    while True:
+        byte = data[position]
+        position += 1
+        length |= (byte & 0x7F) << shift
+        shift += 7
+        if byte < 0x80:
+            break
+    header_end = position + length
+    sizes = sorted({len(data) - 1, len(data) * 3 // 4, len(data) // 2, header_end + 3, header_end, 40, 12})
+    for size in sizes:
+        piece = tmp_path / f"piece-{size}.tsnap"
+        piece.write_bytes(data[:size])
+        target = tmp_path / f"piece-{size}.json"
+        result = run("convert", piece, target, cwd=tmp_path, env=e2e_env)
+        assert "Traceback" not in result.stderr and "Fatal" not in result.stderr
+        if result.returncode != 0:  # only a cut inside the header is unreadable, with one line
+            assert size < header_end and len(result.stderr.strip().splitlines()) == 1, result.stderr
+            continue
+        events = json.loads(target.read_text())["events"]
+        assert events == complete[:len(events)], size
+        assert _python_load(piece)["events"] == events
+    # Zero bytes after the data (a mapping's unwritten tail) end it cleanly.
+    padded = tmp_path / "padded.tsnap"
+    padded.write_bytes(data[: len(data) // 2] + bytes(4096))
+    assert run("convert", padded, tmp_path / "padded.json", cwd=tmp_path, env=e2e_env).returncode == 0
+
+
+@needs_recorder
+def test_compact_form_is_a_few_bytes_per_event(run, home, tmp_path, e2e_env):
+    script = tmp_path / "loop.py"
+    script.write_text(
+        "def run(n):\n"
+        "    s = 0\n"
+        "    for i in range(n):\n"
+        "        for j in range(n):\n"
+        "            s = (s + i * j) % 1000003\n"
+        "    return s\n"
+        "print(run(150))\n")
+    out = tmp_path / "loop.tsnap"
+    result = run("record", script, "--out", out, "--no-library", cwd=tmp_path, env=e2e_env, timeout=300)
+    assert result.returncode == 0, result.stderr
+    count = len(_python_load(out)["events"])
+    assert count > 100_000
+    assert out.stat().st_size / count <= 25, out.stat().st_size / count
+
+
+def test_convert_does_not_write_the_compact_form(run, home, tmp_path):
+    source = tmp_path / "t.json"
+    source.write_text(json.dumps({"version": "0.2", "trace_id": "t", "events": [], "session": {}}))
+    result = run("convert", source, tmp_path / "t.tsnap", cwd=tmp_path)
+    assert result.returncode == 2 and "written while recording" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_not_a_compact_trace_is_one_line(run, home, tmp_path):
+    bad = tmp_path / "bad.tsnap"
+    bad.write_bytes(MAGIC + b"\x05garbage")
+    result = run("convert", bad, tmp_path / "out.json", cwd=tmp_path)
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
