@@ -16,13 +16,13 @@ import TraceSnapPluginKit
 /// complete event and reports `isPartial`; a record cut in the middle ends the events there.
 public final class CompactTraceReader {
     public let path: String
-    private let base: UnsafePointer<UInt8>
-    private let size: Int
+    fileprivate let base: UnsafePointer<UInt8>
+    fileprivate let size: Int
     /// The members of the HEADER record other than `session` (`version`, `trace_id`, …), in order.
     public let headerMembers: [(String, JSONValue)]
     /// The session as the recording started.
     public let startSession: JSONValue
-    private let eventsStart: Int
+    fileprivate let eventsStart: Int
 
     /// Thrown for a file that is not a compact trace, or whose header is unreadable.
     public struct FormatError: Error, CustomStringConvertible {
@@ -96,51 +96,74 @@ public final class CompactTraceReader {
     /// during the call only.
     @discardableResult
     public func forEachEvent(_ body: (UnsafeMutablePointer<ts_event>) throws -> Void) throws -> Ending {
-        var decoder = EventDecoder(base: base, size: size, start: eventsStart)
-        var count = 0
-        var finalSession: JSONValue?
-        var cutShort = false
-        reading: while true {
-            switch decoder.next() {
-            case .event:
-                count += 1
-                try decoder.withCurrent(body)
-            case .finish(let json):
-                finalSession = try? JSONParser.parse(Array(json))
-                if finalSession == nil { cutShort = true }
-                break reading
-            case .end:
-                break reading
-            case .cut:
-                cutShort = true
-                break reading
-            }
-        }
-        if let finalSession { return Ending(session: finalSession, eventCount: count, partialReason: nil) }
-        let reason = cutShort ? "truncated" : "the recording did not finish"
-        var session = startSession.setting("partial", to: .bool(true))
-        if session["partial_reason"] == nil { session = session.setting("partial_reason", to: .string(reason)) }
-        session = session.setting("event_count", to: .int(Int64(count)))
-        if decoder.firstThread != 0 && session["main_thread"] == nil {
-            session = session.setting("main_thread", to: .int(Int64(bitPattern: decoder.firstThread)))
-        }
-        return Ending(session: session, eventCount: count, partialReason: reason)
+        let stream = EventStream(reader: self)
+        while try stream.next(body) {}
+        return stream.ending!
     }
 
     /// Calls `body` with the JSON object of every event, as the JSON sink writes it.
     @discardableResult
     public func forEachEventJSON(_ body: (UnsafeRawBufferPointer) throws -> Void) throws -> Ending {
-        let encoder = EventJSONEncoder()
+        let stream = EventStream(reader: self)
         let writer = JSONWriter(reservingCapacity: 1 << 12)
-        var first = true
-        return try forEachEvent { event in
-            if first {
-                encoder.mainThread = event.pointee.thread
-                first = false
-            }
+        while true {
             writer.removeAll()
-            encoder.encode(EventView(event), into: writer)
+            guard stream.nextJSON(into: writer) else { break }
             try writer.withUnsafeBytes(body)
+        }
+        return stream.ending!
+    }
+
+    /// The events one at a time, pulled by the caller (a response body produced as it is sent).
+    public final class EventStream {
+        private let reader: CompactTraceReader
+        private var decoder: EventDecoder
+        private let encoder = EventJSONEncoder()
+        private var count = 0
+        /// Set once the events are exhausted.
+        public private(set) var ending: Ending?
+
+        public init(reader: CompactTraceReader) {
+            self.reader = reader
+            decoder = EventDecoder(base: reader.base, size: reader.size, start: reader.eventsStart)
+        }
+
+        /// Hands the next event to `body`; false (and `ending` set) when there are no more.
+        public func next(_ body: (UnsafeMutablePointer<ts_event>) throws -> Void) rethrows -> Bool {
+            guard ending == nil else { return false }
+            switch decoder.next() {
+            case .event:
+                count += 1
+                if count == 1 { encoder.mainThread = decoder.current.thread }
+                try decoder.withCurrent(body)
+                return true
+            case .finish(let json):
+                if let session = try? JSONParser.parse(Array(json)) {
+                    ending = Ending(session: session, eventCount: count, partialReason: nil)
+                } else {
+                    ending = partialEnding(reason: "truncated")
+                }
+            case .end:
+                ending = partialEnding(reason: "the recording did not finish")
+            case .cut:
+                ending = partialEnding(reason: "truncated")
+            }
+            return false
+        }
+
+        /// Appends the next event's JSON object to `writer`; false at the end.
+        public func nextJSON(into writer: JSONWriter) -> Bool {
+            next { encoder.encode(EventView($0), into: writer) }
+        }
+
+        private func partialEnding(reason: String) -> Ending {
+            var session = reader.startSession.setting("partial", to: .bool(true))
+            if session["partial_reason"] == nil { session = session.setting("partial_reason", to: .string(reason)) }
+            session = session.setting("event_count", to: .int(Int64(count)))
+            if decoder.firstThread != 0 && session["main_thread"] == nil {
+                session = session.setting("main_thread", to: .int(Int64(bitPattern: decoder.firstThread)))
+            }
+            return Ending(session: session, eventCount: count, partialReason: reason)
         }
     }
 }

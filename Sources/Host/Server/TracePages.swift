@@ -1,6 +1,7 @@
 import FlyingFox
 import FlyingSocks
 import Foundation
+import TraceSnapCompactTrace
 import TraceSnapJSON
 import TraceSnapLibrary
 import TraceSnapSQLiteTrace
@@ -152,16 +153,18 @@ enum TracePages {
         }
     }
 
-    /// The whole trace of the compact form as one JSON document, decoded on demand.
+    /// The whole trace of the compact form as one JSON document, encoded from the mapped file as
+    /// the client reads it (see `CompactDocumentBody`).
     static func compactDocument(path: String) -> HTTPResponse {
+        let reader: CompactTraceReader
         do {
-            let trace = try loaded(path: path)
-            var headers = APIResponse.baseHeaders(contentType: "application/json; charset=utf-8")
-            if trace.isPartial { headers[HTTPHeader("X-Tracesnap-Partial")] = trace.partialReason ?? "partial" }
-            return HTTPResponse(statusCode: .ok, headers: headers, body: Data(trace.serialized()))
+            reader = try CompactTraceReader(path: path)
         } catch {
-            return fail(error)
+            return APIResponse.error(.unprocessableContent, "\(path) is not a readable compact trace: \(error)")
         }
+        let headers = APIResponse.baseHeaders(contentType: "application/json; charset=utf-8")
+        let body = HTTPBodySequence(from: CompactDocumentBody(reader: reader), suggestedBufferSize: 1 << 16)
+        return HTTPResponse(statusCode: .ok, headers: headers, body: body)
     }
 
     /// The whole trace as one JSON document, encoded from the SQLite file page by page as the
