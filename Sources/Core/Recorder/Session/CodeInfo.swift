@@ -19,10 +19,11 @@ struct TrackedName {
 }
 
 /// The names to read after one line: the ones it binds or deletes, and the ones whose objects it
-/// may mutate in place.
+/// may mutate in place (indices into `CodeInfo.names`). A view into memory the `CodeInfo` owns,
+/// so reading it per line costs no reference counting.
 struct LineChecks {
-    var stores: [Int32] = []
-    var candidates: [Int32] = []
+    let stores: UnsafeBufferPointer<Int32>
+    let candidates: UnsafeBufferPointer<Int32>
 }
 
 /// What the recorder knows about one code object, computed once by the Python-side analyzer
@@ -42,16 +43,19 @@ final class CodeInfo {
     /// `co_firstlineno` (the `def` line; 0 for module bodies, as the trace format writes it).
     let firstLine: Int32
     private let firstTableLine: Int
-    private let table: [LineChecks?]
+    /// Per line from `firstTableLine`: where its stores start in `checkIndices`, how many stores
+    /// and how many candidates follow (-1 stores: no checks for that line).
+    private let table: UnsafeMutableBufferPointer<(start: Int32, stores: Int32, candidates: Int32)>
+    /// The index lists of all lines back to back (the first `checkCount` entries are used).
+    private let checkIndices: UnsafeMutableBufferPointer<Int32>
+    private let checkCount: Int
     /// Lines of `except` clauses, `finally` bodies and `with` statements: while an exception is
     /// pending, running them does not mean it was handled.
     let handlerLines: Set<Int32>
 
     /// Some line stores a `global` name (see `Recorder.rememberGlobalsBefore`).
-    private(set) lazy var hasGlobalStores: Bool = table.contains { checks in
-        guard let checks else { return false }
-        return checks.stores.contains { names[Int($0)].scope == .global }
-            || checks.candidates.contains { names[Int($0)].scope == .global }
+    private(set) lazy var hasGlobalStores: Bool = checkIndices[0..<checkCount].contains {
+        names[Int($0)].scope == .global
     }
 
     /// A generator, coroutine or async generator: its frames suspend and resume.
@@ -75,7 +79,9 @@ final class CodeInfo {
         argumentCount = 0
         firstLine = 0
         firstTableLine = 0
-        table = []
+        table = .allocate(capacity: 0)
+        checkIndices = .allocate(capacity: 1)
+        checkCount = 0
         handlerLines = []
     }
 
@@ -113,22 +119,23 @@ final class CodeInfo {
         }
         self.names = names
 
-        var entries: [(Int, LineChecks)] = []
+        var entries: [(line: Int, stores: [Int32], candidates: [Int32])] = []
         let lineCount = Int(PyTuple_Size(linesTuple))
         for index in 0..<lineCount {
             guard let entry = PyTuple_GetItem(linesTuple, index), let line = Py.int(PyTuple_GetItem(entry, 0)),
                 let stores = PyTuple_GetItem(entry, 1), let candidates = PyTuple_GetItem(entry, 2)
             else { continue }
-            var checks = LineChecks()
+            var storeIndices: [Int32] = []
+            var candidateIndices: [Int32] = []
             for i in 0..<Int(PyTuple_Size(stores)) {
-                if let value = Py.int(PyTuple_GetItem(stores, i)), value < nameCount { checks.stores.append(Int32(value)) }
+                if let value = Py.int(PyTuple_GetItem(stores, i)), value < nameCount { storeIndices.append(Int32(value)) }
             }
             for i in 0..<Int(PyTuple_Size(candidates)) {
                 if let value = Py.int(PyTuple_GetItem(candidates, i)), value < nameCount {
-                    checks.candidates.append(Int32(value))
+                    candidateIndices.append(Int32(value))
                 }
             }
-            entries.append((line, checks))
+            entries.append((line, storeIndices, candidateIndices))
         }
         var handlerLines = Set<Int32>()
         if PyTuple_Size(analysis) > 10, let handlers = PyTuple_GetItem(analysis, 10) {
@@ -138,14 +145,29 @@ final class CodeInfo {
         }
         self.handlerLines = handlerLines
         PyErr_Clear()
-        if let low = entries.map(\.0).min(), let high = entries.map(\.0).max(), high - low < 1_000_000 {
-            var table = [LineChecks?](repeating: nil, count: high - low + 1)
-            for (line, checks) in entries { table[line - low] = checks }
+        if let low = entries.map(\.line).min(), let high = entries.map(\.line).max(), high - low < 1_000_000 {
+            let table = UnsafeMutableBufferPointer<(start: Int32, stores: Int32, candidates: Int32)>.allocate(
+                capacity: high - low + 1)
+            table.initialize(repeating: (0, -1, 0))
+            let indices = UnsafeMutableBufferPointer<Int32>.allocate(
+                capacity: max(1, entries.reduce(0) { $0 + $1.stores.count + $1.candidates.count }))
+            var next = 0
+            for entry in entries {
+                table[entry.line - low] = (Int32(next), Int32(entry.stores.count), Int32(entry.candidates.count))
+                for index in entry.stores + entry.candidates {
+                    indices[next] = index
+                    next += 1
+                }
+            }
             self.firstTableLine = low
             self.table = table
+            self.checkIndices = indices
+            self.checkCount = next
         } else {
             self.firstTableLine = 0
-            self.table = []
+            self.table = .allocate(capacity: 0)
+            self.checkIndices = .allocate(capacity: 1)
+            self.checkCount = 0
         }
     }
 
@@ -154,7 +176,12 @@ final class CodeInfo {
     func checks(after line: Int32) -> LineChecks? {
         let offset = Int(line) - firstTableLine
         guard offset >= 0, offset < table.count else { return nil }
-        return table[offset]
+        let entry = table[offset]
+        guard entry.stores >= 0, let base = checkIndices.baseAddress else { return nil }
+        let storesStart = UnsafePointer(base) + Int(entry.start)
+        return LineChecks(
+            stores: UnsafeBufferPointer(start: storesStart, count: Int(entry.stores)),
+            candidates: UnsafeBufferPointer(start: storesStart + Int(entry.stores), count: Int(entry.candidates)))
     }
 
     /// Releases Python references and string storage (needs the GIL).
@@ -168,5 +195,10 @@ final class CodeInfo {
             function.release()
         }
         Py_DecRef(code)
+    }
+
+    deinit {
+        table.deallocate()
+        checkIndices.deallocate()
     }
 }
