@@ -11,7 +11,7 @@ import Glibc
 /// }
 /// ```
 public enum PluginExport {
-    nonisolated(unsafe) static var factory: ((JSONValue) throws -> any TraceSnapPlugin)?
+    nonisolated(unsafe) static var factory: ((JSONValue) throws -> PluginBox)?
     nonisolated(unsafe) static var pluginName: UnsafeMutablePointer<CChar>?
     nonisolated(unsafe) static var host: UnsafePointer<ts_host_api>?
     nonisolated(unsafe) static var descriptorStorage: UnsafeMutablePointer<ts_plugin_descriptor>?
@@ -29,7 +29,7 @@ public enum PluginExport {
         }
         self.host = host
         if descriptorStorage == nil {
-            factory = { try Plugin(options: $0) }
+            factory = { PluginBox(try Plugin(options: $0)) }
             pluginName = strdup(Plugin.name)
             let features = UnsafeMutablePointer<UnsafePointer<CChar>?>.allocate(capacity: Plugin.features.count + 1)
             for (index, feature) in Plugin.features.enumerated() { features[index] = UnsafePointer(strdup(feature)) }
@@ -106,12 +106,32 @@ public enum PluginExport {
 /// Holds a plugin instance behind the opaque `state` pointer.
 final class PluginBox {
     let plugin: any TraceSnapPlugin
-    /// The same instance, borrowed: the per-event callback calls through it without retaining
-    /// (`plugin` keeps it alive until `destroy`).
-    unowned(unsafe) let borrowed: any TraceSnapPlugin
-    init(_ plugin: any TraceSnapPlugin) {
+    /// The same instance as a raw pointer, and the dispatcher of its concrete type: the per-event
+    /// callback calls the plugin's `handle` through them with no reference counting and no
+    /// existential (`plugin` keeps the instance alive until `destroy`).
+    let instance: UnsafeMutableRawPointer
+    let dispatch: any PluginDispatch.Type
+    init<Plugin: TraceSnapPlugin>(_ plugin: Plugin) {
         self.plugin = plugin
-        self.borrowed = plugin
+        instance = Unmanaged.passUnretained(plugin).toOpaque()
+        dispatch = Dispatcher<Plugin>.self
+    }
+}
+
+/// Calls a plugin of a type known only at registration, from a C callback.
+protocol PluginDispatch {
+    static func handle(_ instance: UnsafeMutableRawPointer, _ event: EventView, _ next: EventForwarder) throws
+    static func watched(_ instance: UnsafeMutableRawPointer, _ call: WatchedCall, _ next: EventForwarder) throws
+}
+
+enum Dispatcher<Plugin: TraceSnapPlugin>: PluginDispatch {
+    @inline(__always)
+    static func handle(_ instance: UnsafeMutableRawPointer, _ event: EventView, _ next: EventForwarder) throws {
+        try Unmanaged<Plugin>.fromOpaque(instance)._withUnsafeGuaranteedRef { try $0.handle(event, next: next) }
+    }
+
+    static func watched(_ instance: UnsafeMutableRawPointer, _ call: WatchedCall, _ next: EventForwarder) throws {
+        try Unmanaged<Plugin>.fromOpaque(instance)._withUnsafeGuaranteedRef { try $0.watched(call, next: next) }
     }
 }
 
@@ -124,7 +144,7 @@ private let createCallback:
             let text = options.map { String(decoding: UnsafeRawBufferPointer(start: $0, count: length), as: UTF8.self) } ?? "{}"
             let parsed = try JSONParser.parse(text.isEmpty ? "{}" : text)
             guard let factory = PluginExport.factory else { throw PluginFailure("plugin not registered") }
-            let box = PluginBox(try factory(parsed))
+            let box = try factory(parsed)
             state?.pointee = Unmanaged.passRetained(box).toOpaque()
             return TS_OK
         } catch {
@@ -159,7 +179,7 @@ private let eventCallback:
         guard let state, let event, let next else { return TS_OK }
         do {
             try Unmanaged<PluginBox>.fromOpaque(state)._withUnsafeGuaranteedRef { box in
-                try box.borrowed.handle(EventView(event), next: EventForwarder(next: next))
+                try box.dispatch.handle(box.instance, EventView(event), EventForwarder(next: next))
             }
             return TS_OK
         } catch {
@@ -175,7 +195,7 @@ private let watchCallback:
         guard let state, let call, let next else { return TS_OK }
         do {
             try Unmanaged<PluginBox>.fromOpaque(state)._withUnsafeGuaranteedRef { box in
-                try box.borrowed.watched(WatchedCall(pointer: call), next: EventForwarder(next: next))
+                try box.dispatch.watched(box.instance, WatchedCall(pointer: call), EventForwarder(next: next))
             }
             return TS_OK
         } catch {
