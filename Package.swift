@@ -88,6 +88,7 @@ let package = Package(
             name: "TraceSnapBus",
             dependencies: [
                 "CTraceSnapPluginABI",
+                "TraceSnapCompactTrace",
             ],
             path: "Sources/Core/Bus",
             swiftSettings: commonSwiftSettings

@@ -175,8 +175,9 @@ def bench_python(exe, args, outdir):
     version = python_version(exe)
     log(f"== Python {version} ({exe})")
     result = {"python": version, "executable": exe, "main": {}, "reference": {}}
-    exe_for = {"plain": exe, "ours": exe, "ours-nosink": exe}
-    env_for = {"plain": base_env(), "ours": ours_env(args), "ours-nosink": ours_env(args)}
+    exe_for = {"plain": exe, "ours": exe, "ours-compact": exe, "ours-nosink": exe}
+    env_for = {"plain": base_env(), "ours": ours_env(args), "ours-compact": ours_env(args),
+               "ours-nosink": ours_env(args)}
     if args.reference:
         exe_for["reference"] = reference_python(exe, version, args)
         env_for["reference"] = base_env()
@@ -184,13 +185,14 @@ def bench_python(exe, args, outdir):
     for workload in args.workloads:
         sizes = workload_sizes(workload)
         t0 = time.time()
-        modes = ["plain", "ours"] + (["ours-nosink"] if args.breakdown else [])
+        modes = ["plain", "ours", "ours-compact"] + (["ours-nosink"] if args.breakdown else [])
         stats = measure(modes, exe_for, env_for, workload, sizes[scale], args.repeat, outdir,
                         args.timeout)
         stats["size"] = sizes[scale]
         result["main"][workload] = stats
         log(f"  {workload:18} n={sizes[scale]:<6} plain {stats['plain']['cpu']*1e3:8.1f} ms  "
             f"ours {stats['ours']['cpu']*1e3:9.1f} ms  {ratio(stats, 'ours'):6.1f}x  "
+            f"compact {ratio(stats, 'ours-compact'):6.1f}x  "
             f"({time.time()-t0:.0f}s)")
         if args.reference:
             t0 = time.time()
@@ -212,14 +214,15 @@ def bench_python(exe, args, outdir):
     if args.scale:
         t0 = time.time()
         size = workload_sizes(SCALE_WORKLOAD)["quick" if args.quick else "full"]
-        stats = measure(["plain", "ours"], exe_for, env_for, SCALE_WORKLOAD, size, 1, outdir,
+        stats = measure(["plain", "ours", "ours-compact"], exe_for, env_for, SCALE_WORKLOAD, size, 1, outdir,
                         max(args.timeout, 900))
         stats["size"] = size
         result["scale"] = stats
-        ours = stats["ours"]
-        log(f"  {SCALE_WORKLOAD:18} n={size:<8} total {ours['total_wall']:.2f} s  "
-            f"{ours['events']:,} events  peak RSS {ours['peak_rss'] / 1024:.0f} MiB  "
-            f"file {ours['bytes'] / 1e6:.1f} MB  ({time.time()-t0:.0f}s)")
+        for mode in ("ours", "ours-compact"):
+            ours = stats[mode]
+            log(f"  {SCALE_WORKLOAD:18} n={size:<8} {mode:12} total {ours['total_wall']:.2f} s  "
+                f"{ours['events']:,} events  peak RSS {ours['peak_rss'] / 1024:.0f} MiB  "
+                f"file {ours['bytes'] / 1e6:.1f} MB  ({time.time()-t0:.0f}s)")
     return result
 
 
@@ -348,19 +351,28 @@ def mib(kib):
 
 def main_table(result):
     breakdown = any("ours-nosink" in s for s in result["main"].values())
-    rows = ["| workload | n | plain ms | recorded ms | **slowdown** | events | events/s | B/event | "
-            "peak RSS MiB plain → rec | start ms | stop ms |" + (" without sink × |" if breakdown else ""),
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|" + ("---:|" if breakdown else "")]
+    rows = ["| workload | n | plain ms | recorded ms | **slowdown** | compact sink × | events | events/s | B/event "
+            "JSON / compact | peak RSS MiB plain → rec | start ms | stop ms |" + (" without sink × |" if breakdown else ""),
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|" + ("---:|" if breakdown else "")]
     for workload, s in result["main"].items():
         extra = f" {ratio(s, 'ours-nosink'):.1f}× |" if "ours-nosink" in s else (" – |" if breakdown else "")
         p, o = s["plain"], s["ours"]
         ev = o.get("events") or 0
         rows.append(
             f"| {workload} | {s['size']} | {ms(p['cpu'])} {pct(p['cpu_spread'])} | {ms(o['cpu'])} {pct(o['cpu_spread'])} "
-            f"| **{ratio(s, 'ours'):.1f}×** | {ev:,} | {ev / o['cpu'] / 1e6:.2f} M | "
-            f"{o['bytes'] / ev if ev else 0:.0f} | {mib(p['peak_rss'])} → {mib(o['peak_rss'])} | "
+            f"| **{ratio(s, 'ours'):.1f}×** | {compact_cell(s)} | {ev:,} | {ev / o['cpu'] / 1e6:.2f} M | "
+            f"{o['bytes'] / ev if ev else 0:.0f} / {compact_bytes(s)} | {mib(p['peak_rss'])} → {mib(o['peak_rss'])} | "
             f"{ms(o['start'])} | {ms(o['stop'])} |" + extra)
     return "\n".join(rows)
+
+
+def compact_cell(stats):
+    return f"**{ratio(stats, 'ours-compact'):.1f}×**" if "ours-compact" in stats else "–"
+
+
+def compact_bytes(stats):
+    c = stats.get("ours-compact")
+    return f"{c['bytes'] / c['events']:.1f}" if c and c.get("events") else "–"
 
 
 def reference_table(result):
@@ -391,7 +403,8 @@ def summary_table(results):
             if w not in r["main"]:
                 cells.append("–")
                 continue
-            cell = f"{ratio(r['main'][w], 'ours'):.1f}×"
+            cell = f"{ratio(r['main'][w], 'ours'):.1f}× / {ratio(r['main'][w], 'ours-compact'):.1f}×" \
+                if "ours-compact" in r["main"][w] else f"{ratio(r['main'][w], 'ours'):.1f}×"
             if w in r["reference"]:
                 ref = r["reference"][w]
                 cell += " (ref fails)" if "error" in ref else f" (ref {ratio(ref, 'reference'):,.0f}×)"
@@ -401,24 +414,33 @@ def summary_table(results):
         cells = [TARGETS["real programs (median)"]]
         for r in results:
             ratios = [ratio(r["main"][w], "ours") for w in REAL_PROGRAMS if w in r["main"]]
-            cells.append(f"**{statistics.median(ratios):.1f}×**" if ratios else "–")
+            compact = [ratio(r["main"][w], "ours-compact") for w in REAL_PROGRAMS
+                       if w in r["main"] and "ours-compact" in r["main"][w]]
+            cell = f"**{statistics.median(ratios):.1f}×**" if ratios else "–"
+            if compact:
+                cell += f" / **{statistics.median(compact):.1f}×**"
+            cells.append(cell)
         rows.append("| real programs (median) | " + " | ".join(cells) + " |")
     return "\n".join(rows)
 
 
 def scale_table(results):
     """The 10^6-iteration scale target: one recorded run per Python, everything included."""
-    rows = ["| Python | iterations | events | total s (target ≤ 3) | plain s | peak RSS MiB (≤ 250) | "
-            "file MB (≤ 60) | B/event |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    rows = ["| Python | sink | iterations | events | total s (target ≤ 3) | plain s | peak RSS MiB (≤ 250) | "
+            "file MB (≤ 60) | B/event |", "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     for r in results:
         s = r.get("scale")
         if not s:
             continue
-        ours, plain = s["ours"], s["plain"]
-        events = ours.get("events") or 0
-        rows.append(f"| {r['python']} | {s['size']:,} | {events:,} | **{ours['total_wall']:.2f}** | "
-                    f"{plain['total_wall']:.2f} | {ours['peak_rss'] / 1024:.0f} | {ours['bytes'] / 1e6:.1f} | "
-                    f"{ours['bytes'] / events if events else 0:.0f} |")
+        plain = s["plain"]
+        for mode, sink in (("ours", "JSON"), ("ours-compact", "compact")):
+            if mode not in s:
+                continue
+            ours = s[mode]
+            events = ours.get("events") or 0
+            rows.append(f"| {r['python']} | {sink} | {s['size']:,} | {events:,} | **{ours['total_wall']:.2f}** | "
+                        f"{plain['total_wall']:.2f} | {ours['peak_rss'] / 1024:.0f} | {ours['bytes'] / 1e6:.1f} | "
+                        f"{ours['bytes'] / events if events else 0:.1f} |")
     return "\n".join(rows)
 
 
@@ -461,14 +483,15 @@ def render_docs(report):
         "",
         "## Slowdown of the workload while recording (median CPU time, recorded ÷ plain)",
         "",
-        "In brackets: the reference product `tracesnap==0.2.2` at its (smaller) reference scale.",
+        "Each cell: with the JSON sink (the default trace file) / with the compact sink (`.tsnap`). In brackets: "
+        "the reference product `tracesnap==0.2.2` at its (smaller) reference scale.",
         "",
         summary_table(report["results"]),
         "",
     ]
     if any(r.get("scale") for r in report["results"]):
         lines += ["## Scale: 10^6 loop iterations", "",
-                  f"`bench/workloads/{SCALE_WORKLOAD}.py`, recorded once with the JSON sink; *total* is wall time "
+                  f"`bench/workloads/{SCALE_WORKLOAD}.py`, recorded once per sink; *total* is wall time "
                   "from before the recorder's set-up to after the trace file is written.", "",
                   scale_table(report["results"]), ""]
     for r in report["results"]:
@@ -510,7 +533,8 @@ def render_docs(report):
         "- Plain and recorded (and reference) runs alternate; the order rotates every repetition. Times are "
         "medians; ± is half the min–max range relative to the median. Slowdown is median ÷ median.",
         "- Recorded = `tracesnap._recording.NativeSession` with the default plugins (annotator, redactor) and the "
-        "JSON sink writing to a temporary directory (*without sink*, with `--breakdown`: the same session with no "
+        "JSON sink writing to a temporary directory (*compact sink ×*: the same with the compact sink writing a `.tsnap` "
+        "file; *without sink*, with `--breakdown`: the same session with no "
         "sink, i.e. hook + value capture + annotator + redactor, no encoding or file); `source_files` is the workload file only, so library "
         "code is not recorded (the `library_heavy` workload measures that filtering).",
         "- events/s = events ÷ recorded CPU time; B/event = trace file size ÷ events; peak RSS = "

@@ -331,7 +331,7 @@ def test_record_execs_the_launcher_with_the_request(run, tmp_path, fake_python_p
         "script": str(script), "argv": [str(script), "a1", "--flag", "x"], "trace_id": "calc", "name": "calc",
         "out": str(tmp_path / "o.json"), "structure_out": None, "library": True, "kind": "test",
         "redact": ["pin", "cvv", "ssn"], "project": None, "plugins": ["p1", "p2"], "home": str(home),
-        "max_events": None, "functions": [], "exclude_functions": [],
+        "max_events": None, "last_events": None, "functions": [], "exclude_functions": [],
     }
     # The project comes from the config, resolved by the runner (tracesnap._config), not here.
     assert got["cwd"] == str(tmp_path)

@@ -188,6 +188,66 @@ def test_record_max_events_ends_with_a_gap_and_says_partial(run, home, tmp_path,
     assert trace["session"]["limits"] == {"max_events": 40}
 
 
+def _projection(event):
+    """What a recording of the same deterministic program repeats exactly (not times, ids or seqs)."""
+    keys = ("type", "line", "func", "depth", "frame_id", "var", "scope", "change_index", "node_id", "iteration",
+            "taken", "mutation")
+    picked = {key: event.get(key) for key in keys}
+    for key in ("value", "prev"):
+        value = event.get(key)
+        picked[key] = value["repr"] if isinstance(value, dict) else value
+    picked["args"] = {k: v["repr"] for k, v in (event.get("args") or {}).items()}
+    return picked
+
+
+@pytest.mark.parametrize("suffix", [".json", ".tsnap"])
+def test_record_last_keeps_exactly_the_tail(run, home, tmp_path, e2e_env, suffix):
+    script = tmp_path / "limits.py"
+    script.write_text(LIMITS_SCRIPT)
+    full = tmp_path / ("full" + suffix)
+    result = run("record", script, "--out", full, "--no-library", cwd=tmp_path, env=e2e_env, timeout=120)
+    assert result.returncode == 0, result.stderr
+    tail = tmp_path / ("tail" + suffix)
+    result = run("record", script, "--out", tail, "--no-library", "--last", "60", cwd=tmp_path, env=e2e_env,
+                 timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("50 6")  # the program ran to the end, unchanged
+    if suffix == ".tsnap":
+        for path in (full, tail):
+            assert run("convert", path, path.with_suffix(".json"), cwd=tmp_path, env=e2e_env).returncode == 0
+        full, tail = full.with_suffix(".json"), tail.with_suffix(".json")
+    _, everything = _events_of(full)
+    trace, events = _events_of(tail)
+    assert len(events) == 61 and [e["seq"] for e in events] == list(range(61))
+    gap = events[0]
+    assert gap["type"] == "gap" and gap["reason"] == "ring" and gap["limit"] == 60
+    assert gap["dropped"] == len(everything) - 60
+    assert [_projection(e) for e in events[1:]] == [_projection(e) for e in everything[-60:]]
+    # parent_seq follows the renumbering; a parent that was dropped becomes null.
+    shift = gap["dropped"] - 1
+    for kept, original in zip(events[1:], everything[-60:]):
+        parent = original["parent_seq"]
+        expected = parent - shift if parent is not None and parent - shift >= 1 else None
+        assert kept["parent_seq"] == expected, (kept, original)
+    session = trace["session"]
+    assert session["partial"] is True and session["partial_reason"] == "ring"
+    assert session["limits"] == {"last_events": 60} and session["event_count"] == 61
+    assert sum(session["event_types"].values()) == 61
+
+
+def test_record_last_larger_than_the_run_keeps_everything(run, home, tmp_path, e2e_env):
+    script = tmp_path / "limits.py"
+    script.write_text(LIMITS_SCRIPT)
+    out = tmp_path / "all.json"
+    result = run("record", script, "--out", out, "--no-library", "--last", "100000", cwd=tmp_path, env=e2e_env,
+                 timeout=120)
+    assert result.returncode == 0, result.stderr
+    trace, events = _events_of(out)
+    assert events[0]["type"] == "call" and not any(e["type"] == "gap" for e in events)
+    assert [e["seq"] for e in events] == list(range(len(events)))
+    assert trace["session"]["partial"] is False and trace["session"]["limits"] == {"last_events": 100000}
+
+
 def test_record_function_filters(run, home, tmp_path, e2e_env):
     script = tmp_path / "limits.py"
     script.write_text(LIMITS_SCRIPT)
@@ -211,6 +271,7 @@ def test_record_function_filters(run, home, tmp_path, e2e_env):
 @pytest.mark.parametrize("args, message", [
     (["--max-events", "0"], "--max-events must be at least 1"),
     (["--max-events", "many"], "--max-events"),
+    (["--last", "0"], "--last must be at least 1"),
     (["--function", " "], "non-empty pattern"),
 ])
 def test_record_bad_limits_are_one_line_errors(run, home, tmp_path, e2e_env, args, message):

@@ -21,6 +21,13 @@ public final class EventBus {
     /// Stop delivering after this many events (a `gap` event says how many were left out).
     public let maxEvents: Int64?
     public private(set) var droppedByLimit: Int64 = 0
+    /// Keep only the last N events (`--last N`): events wait in `ring` and reach the sinks when
+    /// the recording stops (`flushRing`), renumbered from 0, after a `gap` event that says how
+    /// many came before them.
+    private let ring: EventRing?
+    public var ringCapacity: Int64? { ring?.capacity }
+    /// Events the ring left out (known after `flushRing`).
+    public private(set) var droppedByRing: Int64 = 0
     /// The `extcall` events delivered so far, as JSON objects of their members with their `seq`
     /// (at most `extcallLimit`): a request recording lists its outbound calls in the session.
     public private(set) var extcalls: [[UInt8]] = []
@@ -30,10 +37,11 @@ public final class EventBus {
     private let transformRefs: [Unmanaged<LoadedPlugin>]
     private let sinkRefs: [Unmanaged<LoadedPlugin>]
 
-    public init(transforms: [LoadedPlugin], sinks: [LoadedPlugin], maxEvents: Int64? = nil) {
+    public init(transforms: [LoadedPlugin], sinks: [LoadedPlugin], maxEvents: Int64? = nil, lastEvents: Int64? = nil) {
         self.transforms = transforms
         self.sinks = sinks
         self.maxEvents = maxEvents
+        self.ring = lastEvents.map { EventRing(capacity: $0) }
         self.transformRefs = transforms.map { Unmanaged.passUnretained($0) }
         self.sinkRefs = sinks.map { Unmanaged.passUnretained($0) }
     }
@@ -69,6 +77,17 @@ public final class EventBus {
         let seq = nextSeq
         nextSeq += 1
         event.pointee.seq = seq
+        if let ring {
+            ring.append(event)
+            return seq
+        }
+        deliverToSinks(event)
+        return seq
+    }
+
+    /// Counts a final event and hands it to every sink that wants its type.
+    private func deliverToSinks(_ event: UnsafeMutablePointer<ts_event>) {
+        let seq = event.pointee.seq
         let type = Int(event.pointee.type)
         if type < typeCounts.count { typeCounts[type] += 1 }
         if type == Int(TS_EVENT_EXTCALL.rawValue) && extcalls.count < EventBus.extcallLimit {
@@ -80,7 +99,45 @@ public final class EventBus {
                 if plugin.isEnabled && plugin.eventMask & bit != 0 { plugin.store(event) }
             }
         }
-        return seq
+    }
+
+    /// Ring mode: hands the kept events to the sinks, renumbered from 0 (after a `gap` event with
+    /// `reason: "ring"` when events were left out); `parent_seq`s that point before the first
+    /// kept event become null. Call once, when the recording stops.
+    public func flushRing() {
+        guard let ring, let summary = ring.summary else { return }
+        droppedByRing = summary.dropped
+        nextSeq = 0
+        for index in typeCounts.indices { typeCounts[index] = 0 }
+        extcalls.removeAll()
+        let shift = summary.firstSeq - (summary.dropped > 0 ? 1 : 0)
+        var first = true
+        ring.drain { event in
+            if first && summary.dropped > 0 {
+                deliverGap(
+                    members: "\"reason\":\"ring\",\"limit\":\(ring.capacity),\"dropped\":\(summary.dropped)",
+                    ts: event.pointee.ts)
+            }
+            first = false
+            event.pointee.seq -= shift
+            if event.pointee.parent_seq >= 0 {
+                event.pointee.parent_seq = event.pointee.parent_seq >= summary.firstSeq ? event.pointee.parent_seq - shift : -1
+            }
+            nextSeq = event.pointee.seq + 1
+            deliverToSinks(event)
+        }
+    }
+
+    /// A `gap` event with the given JSON members, straight to the sinks with the next seq.
+    private func deliverGap(members: String, ts: Int64) {
+        var event = ts_event.blank(type: TS_EVENT_GAP, ts: ts)
+        var bytes = Array(members.utf8)
+        bytes.withUnsafeMutableBytes { raw in
+            event.extra_json = ts_str(ptr: raw.baseAddress?.assumingMemoryBound(to: CChar.self), len: raw.count)
+            event.seq = nextSeq
+            nextSeq += 1
+            withUnsafeMutablePointer(to: &event) { deliverToSinks($0) }
+        }
     }
 
     /// A watched Python call of `plugin` finished (plugin ABI 1.1): the plugin's events enter the
@@ -103,19 +160,7 @@ public final class EventBus {
     /// Delivers a `gap` event past the limit, so the trace says events were left out.
     public func emitLimitGap(now: Int64) {
         guard droppedByLimit > 0, let maxEvents else { return }
-        var event = ts_event.blank(type: TS_EVENT_GAP, ts: now)
-        let text = "{\"reason\":\"max-events\",\"limit\":\(maxEvents),\"dropped\":\(droppedByLimit)}"
-        var members = Array(text.utf8.dropFirst().dropLast())
-        members.withUnsafeMutableBytes { bytes in
-            event.extra_json = ts_str(ptr: bytes.baseAddress?.assumingMemoryBound(to: CChar.self), len: bytes.count)
-            event.seq = nextSeq
-            nextSeq += 1
-            typeCounts[Int(TS_EVENT_GAP.rawValue)] += 1
-            let bit = UInt64(1) << UInt64(TS_EVENT_GAP.rawValue)
-            for sink in sinks where sink.isEnabled && sink.eventMask & bit != 0 {
-                withUnsafeMutablePointer(to: &event) { sink.store($0) }
-            }
-        }
+        deliverGap(members: "\"reason\":\"max-events\",\"limit\":\(maxEvents),\"dropped\":\(droppedByLimit)", ts: now)
     }
 
     /// `{type name: count}` for the event types that occurred.

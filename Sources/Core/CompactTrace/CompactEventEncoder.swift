@@ -46,6 +46,16 @@ public final class CompactEventEncoder {
         buffer.lengthPrefixed(sessionJSON)
     }
 
+    /// Forgets the previous event: the next one is encoded on its own (a RESET record, written by
+    /// the caller, marks the place for the decoder).
+    public func resetDeltas() {
+        hasContext = false
+        lastLine = 0
+        lastTimestamp = 0
+        lastSeq = -1
+        lastValueID = 0
+    }
+
     /// Encodes one event into `stringRecords` (strings it numbers) and `event`.
     public func encode(_ pointer: UnsafePointer<ts_event>) {
         stringRecords.removeAll()

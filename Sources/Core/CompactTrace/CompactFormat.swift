@@ -15,6 +15,8 @@
 ///   0x01 STRING | varint length, bytes. Strings are numbered 0, 1, 2, … in the order written
 ///   0x02 HEADER | varint length, a JSON object {"version", "trace_id", "session"} (the first record)
 ///   0x03 END    | varint length, the final session (JSON); a file without it is partial
+///   0x04 RESET  | none: the next event is encoded against nothing (no previous context, line,
+///               | time, seq or value id), so decoding may start there (the in-memory ring)
 ///   0x10 + t    | an event of type t (`ts_event_type`), see `EventField`
 ///
 /// An event record: varint field mask (`EventField`), then the fields present in this order:
@@ -44,6 +46,7 @@ public enum CompactFormat {
         public static let string: UInt8 = 0x01
         public static let header: UInt8 = 0x02
         public static let finish: UInt8 = 0x03
+        public static let reset: UInt8 = 0x04
         public static let eventBase: UInt8 = 0x10
     }
 

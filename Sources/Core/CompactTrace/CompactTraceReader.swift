@@ -168,6 +168,16 @@ public final class CompactTraceReader {
     }
 }
 
+/// Decodes compact records held in memory (STRING, RESET and event records; no header), calling
+/// `body` with each event in order. Stops at the end of the bytes or at a record it cannot read.
+public func decodeCompactRecords(_ bytes: UnsafeRawBufferPointer, _ body: (UnsafeMutablePointer<ts_event>) -> Void) {
+    guard let base = bytes.baseAddress, bytes.count > 0 else { return }
+    var decoder = EventDecoder(base: base.assumingMemoryBound(to: UInt8.self), size: bytes.count, start: 0)
+    while case .event = decoder.next() {
+        decoder.withCurrent(body)
+    }
+}
+
 /// Bounds-checked reading of bytes and varints.
 struct ByteCursor {
     struct Cut: Error {}

@@ -44,6 +44,12 @@ struct EventDecoder {
                     strings.append(try cursor.lengthPrefixed())
                 case CompactFormat.Record.finish:
                     return .finish(try cursor.lengthPrefixed())
+                case CompactFormat.Record.reset:
+                    context = EventDecoder.emptyEvent(type: TS_EVENT_LINE.rawValue)
+                    lastLine = 0
+                    lastTimestamp = 0
+                    lastSeq = -1
+                    lastValueID = 0
                 case CompactFormat.Record.eventBase...(CompactFormat.Record.eventBase + 0x3F):
                     try decodeEvent(type: UInt32(kind - CompactFormat.Record.eventBase))
                     return .event

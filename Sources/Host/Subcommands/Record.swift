@@ -52,6 +52,13 @@ extension TraceSnapCommand {
         var maxEvents: Int?
 
         @Option(
+            name: .customLong("last"),
+            help: ArgumentHelp(
+                "Keep only the last N events (a flight recorder): held in memory, written when the program ends, after a gap event that says how many came before.",
+                valueName: "N"))
+        var lastEvents: Int?
+
+        @Option(
             name: .customLong("function"),
             help: ArgumentHelp(
                 "Record only functions whose name or qualified name matches (glob, repeatable); callees that do not match are not recorded.",
@@ -91,6 +98,9 @@ extension TraceSnapCommand {
             if let project, TraceLibraryName.trimmed(project).isEmpty {
                 throw CLIError.usage("--project must not be empty")
             }
+            if let lastEvents, lastEvents < 1 {
+                throw CLIError.usage("--last must be at least 1 (got \(lastEvents))")
+            }
             if let maxEvents, maxEvents < 1 {
                 throw CLIError.usage("--max-events must be at least 1 (got \(maxEvents))")
             }
@@ -129,6 +139,7 @@ extension TraceSnapCommand {
                 ("project", resolvedProject.map { .string($0) } ?? .null),
                 ("plugins", .array(plugin.map { .string($0) })),
                 ("max_events", maxEvents.map { .int(Int64($0)) } ?? .null),
+                ("last_events", lastEvents.map { .int(Int64($0)) } ?? .null),
                 ("functions", .array(functions.map { .string(TraceLibraryName.trimmed($0)) })),
                 ("exclude_functions", .array(excludeFunctions.map { .string(TraceLibraryName.trimmed($0)) })),
                 ("home", .string(TraceLibrary.defaultRoot(environment: HostEnvironment.variables))),

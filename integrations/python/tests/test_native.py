@@ -143,6 +143,37 @@ def test_runner_summary_with_the_library(tmp_path):
     assert (home / "traces" / f"{ids[0]}.json").is_file()
 
 
+def test_start_recording_last_events_keeps_the_tail(tmp_path):
+    _, r = run_py('''
+        import json, tracesnap
+
+        def count(n):
+            total = 0
+            for i in range(n):
+                total += i
+            return total
+
+        tracesnap.start_recording("tail", source_files=[__file__], last_events=30)
+        result = count(100)
+        trace = tracesnap.stop_recording()
+        with tracesnap.record("deco", output="tail.json", last_events=10) as rec:
+            count(20)
+        print(result)
+        print(json.dumps({"events": trace["events"], "session": trace["session"], "deco": rec.event_count}))
+    ''', tmp_path)
+    result, payload = r.stdout.strip().splitlines()
+    assert result == "4950"  # the program is unchanged
+    data = json.loads(payload)
+    events = data["events"]
+    assert len(events) == 31 and [e["seq"] for e in events] == list(range(31))
+    assert events[0]["type"] == "gap" and events[0]["reason"] == "ring" and events[0]["dropped"] > 0
+    assert events[-1]["type"] == "return" and events[-1]["value"]["repr"] == "4950"
+    assert data["session"]["partial"] is True and data["session"]["limits"] == {"last_events": 30}
+    assert data["deco"] == 11
+    saved = json.loads((tmp_path / "tail.json").read_text())
+    assert saved["events"][0]["reason"] == "ring" and len(saved["events"]) == 11
+
+
 def test_start_recording_max_events_stops_with_a_gap(tmp_path):
     _, r = run_py('''
         import json, tracesnap

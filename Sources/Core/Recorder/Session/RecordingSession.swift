@@ -7,7 +7,7 @@ import TraceSnapJSON
 ///
 /// Configuration is a JSON object (built by `tracesnap._recording`):
 /// `{"trace_id", "session": {…static session members…}, "plugins": [{"name", "path", "options",
-/// "required", "default_path"}], "max_events", "thread_scope", "task_scope"}` (`default_path`: the
+/// "required", "default_path"}], "max_events", "last_events", "thread_scope", "task_scope"}` (`default_path`: the
 /// `path` option given to a sink whose options have none). Plugins are loaded in order; a plugin that fails to load is
 /// skipped with one warning unless it is `required` (the sinks the caller asked for), which fails
 /// the whole session with a one-line error.
@@ -57,10 +57,11 @@ final class RecordingSession {
         threadScoped = configuration["thread_scope"]?.boolValue ?? false
         taskScoped = configuration["task_scope"]?.boolValue ?? false
         let maxEvents = configuration["max_events"]?.intValue
+        let lastEvents = configuration["last_events"]?.intValue.flatMap { $0 > 0 ? $0 : nil }
         bus = EventBus(
             transforms: loaded.filter { $0.isTransform && !$0.isSink },
             sinks: loaded.filter(\.isSink),
-            maxEvents: maxEvents)
+            maxEvents: maxEvents, lastEvents: lastEvents)
     }
 
     /// Starts the plugins and installs the interpreter hook on the calling thread.
@@ -155,6 +156,7 @@ final class RecordingSession {
         if hook == "settrace" && !ActiveRecording.anyAcceptsCurrentThread(except: recorder) { SetTraceHook.uninstall() }
         recorder?.stop()
         if let recorder { ActiveRecording.remove(recorder) }
+        bus.flushRing()
         bus.emitLimitGap(now: MonotonicClock.nanoseconds() - startNanoseconds)
 
         var isPartial = partial
@@ -162,6 +164,10 @@ final class RecordingSession {
         if bus.droppedByLimit > 0 && !isPartial {
             isPartial = true
             partialReason = "max-events"
+        }
+        if bus.droppedByRing > 0 && !isPartial {
+            isPartial = true
+            partialReason = "ring"
         }
         var final = session
         for (key, value) in extra.objectValue ?? [] { final = final.setting(key, to: value) }

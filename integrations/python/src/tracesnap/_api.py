@@ -90,7 +90,7 @@ def _native_sink_for(path: str) -> str:
 
 def _start(trace_id: str, kind: str, source_files: Any, redact_names: Any,
            output: Optional[str], entry: Optional[str] = None,
-           max_events: Optional[int] = None) -> _Handle:
+           max_events: Optional[int] = None, last_events: Optional[int] = None) -> _Handle:
     if _ACTIVE.get() is not None:
         raise RuntimeError("recording already active in this context")
     files = _resolve_files(source_files)
@@ -104,7 +104,11 @@ def _start(trace_id: str, kind: str, source_files: Any, redact_names: Any,
     else:
         path = os.path.abspath(os.fspath(output))  # type: ignore[arg-type]
         os.makedirs(os.path.dirname(path), exist_ok=True)
-    limits = {"max_events": int(max_events)} if max_events else {}
+    limits: Dict[str, int] = {}
+    if max_events:
+        limits["max_events"] = int(max_events)
+    if last_events:
+        limits["last_events"] = int(last_events)
     try:
         # The project configuration of the (first) recorded file's directory: its plugins,
         # their options, extra redactions and project (tracesnap._config; arguments win).
@@ -155,7 +159,7 @@ def _unlink(path: str) -> None:
 def start_recording(trace_id: str = "trace", kind: str = "script",
                     source_files: Optional[Sequence[str]] = None,
                     redact_names: Optional[Iterable[str]] = None, *,
-                    max_events: Optional[int] = None) -> _Handle:
+                    max_events: Optional[int] = None, last_events: Optional[int] = None) -> _Handle:
     """Start recording the given source files on this thread (and threads it starts later).
 
     Raises ``RuntimeError("recording already active in this context")`` when this context is
@@ -163,8 +167,12 @@ def start_recording(trace_id: str = "trace", kind: str = "script",
     missing file, and :class:`RecorderUnavailableError` when the native recorder cannot load.
     End it with :func:`stop_recording`, which returns the trace. ``max_events`` stops recording
     after that many events (the trace ends with a ``gap`` event and is marked partial).
+    ``last_events`` keeps only the last that many events (a flight recorder: they are held in
+    memory, compactly, and reach the trace when recording stops, after a ``gap`` event that says
+    how many came before them).
     """
-    return _start(trace_id, kind, source_files, redact_names, output=None, max_events=max_events)
+    return _start(trace_id, kind, source_files, redact_names, output=None, max_events=max_events,
+                  last_events=last_events)
 
 
 def stop_recording(**session_extra: Any) -> Dict[str, Any]:
@@ -234,7 +242,7 @@ class _Record:
 
     def __init__(self, trace_id: str, source_files: Optional[Sequence[str]], output: Optional[str],
                  kind: str, redact_names: Optional[Iterable[str]], session_extra: Dict[str, Any],
-                 caller_file: Optional[str]) -> None:
+                 caller_file: Optional[str], limits: Optional[Dict[str, Optional[int]]] = None) -> None:
         self.trace_id = trace_id
         self.source_files = source_files
         self.output = output
@@ -242,6 +250,7 @@ class _Record:
         self.redact_names = redact_names
         self.session_extra = session_extra
         self.caller_file = caller_file
+        self.limits = dict(limits or {})
         self._stack: List["tuple[_Handle, Recording]"] = []
 
     # -- context manager ---------------------------------------------------------------------
@@ -250,7 +259,7 @@ class _Record:
         files = self.source_files
         if files is None:
             files = [self.caller_file] if self.caller_file else None
-        handle = _start(self.trace_id, self.kind, files, self.redact_names, self.output)
+        handle = _start(self.trace_id, self.kind, files, self.redact_names, self.output, **self.limits)
         rec = Recording(self.trace_id, handle.path if not handle.temporary else None)
         self._stack.append((handle, rec))
         return rec
@@ -326,7 +335,7 @@ class _Record:
             files = [f for f in files if f]
         entry = f"{getattr(fn, '__module__', '?')}:{getattr(fn, '__qualname__', repr(fn))}"
         try:
-            return _start(self.trace_id, self.kind, files, self.redact_names, self.output, entry)
+            return _start(self.trace_id, self.kind, files, self.redact_names, self.output, entry, **self.limits)
         except Exception as exc:  # never turn a call into a failed one because of tracesnap
             warnings.warn(f"tracesnap: not recording {entry}: {exc}", RuntimeWarning, stacklevel=3)
             return None
@@ -344,14 +353,17 @@ class _Record:
 
 def record(trace_id: Any = "trace", source_files: Optional[Sequence[str]] = None,
            output: Optional[str] = "trace.json", kind: str = "script",
-           redact_names: Optional[Iterable[str]] = None, **session_extra: Any) -> Any:
+           redact_names: Optional[Iterable[str]] = None, *, max_events: Optional[int] = None,
+           last_events: Optional[int] = None, **session_extra: Any) -> Any:
     """Record a block (``with tracesnap.record(...) as rec:``) or every call of a function
     (``@tracesnap.record(...)``; ``@tracesnap.record`` works too).
 
     ``source_files`` defaults to the calling file (context manager) or the function's file
     (decorator). ``output`` is the trace file to write (``None``: keep it in memory only, as
     ``rec.trace``). ``redact_names`` are added to :data:`tracesnap.redaction.DEFAULT_NAMES`.
-    Extra keyword arguments are merged into the trace's ``session``.
+    ``max_events`` stops recording after that many events; ``last_events`` keeps only the last
+    that many (see :func:`start_recording`). Extra keyword arguments are merged into the trace's
+    ``session``.
 
     The decorator records one trace per outermost call (for a generator function: from the
     first ``next()`` until it is exhausted or closed); a call of the decorated function made
@@ -362,9 +374,10 @@ def record(trace_id: Any = "trace", source_files: Optional[Sequence[str]] = None
     caller = sys._getframe(1)
     caller_file = caller.f_code.co_filename
     del caller
+    limits = {"max_events": max_events, "last_events": last_events}
     if callable(trace_id) and not isinstance(trace_id, str):
         fn = trace_id
         return _Record("trace", source_files, output, kind, redact_names, session_extra,
-                       caller_file)(fn)
+                       caller_file, limits)(fn)
     return _Record(str(trace_id), source_files, output, kind, redact_names, session_extra,
-                   caller_file)
+                   caller_file, limits)

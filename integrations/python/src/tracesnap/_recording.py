@@ -118,6 +118,7 @@ class NativeSession:
         sinks=(),
         session: dict | None = None,
         max_events: int | None = None,
+        last_events: int | None = None,
         plugin_dirs=(),
         plugin_options: dict | None = None,
         output_dir: str | None = None,
@@ -137,6 +138,10 @@ class NativeSession:
         self.sinks = list(sinks)
         self.extra_session = dict(session or {})
         self.max_events = max_events
+        # Keep only the last N events (a flight recorder): they reach the sinks when recording stops.
+        self.last_events = int(last_events) if last_events else None
+        if self.last_events is not None and self.last_events < 1:
+            raise ValueError("last_events must be a positive number of events")
         # From the project configuration (tracesnap._config): where plugins are searched by
         # name, their option tables, and where a sink without a "path" option writes.
         self.plugin_dirs = list(plugin_dirs)
@@ -180,6 +185,8 @@ class NativeSession:
         limits = {}
         if self.max_events:
             limits["max_events"] = int(self.max_events)
+        if self.last_events:
+            limits["last_events"] = self.last_events
         if self.functions:
             limits["functions"] = list(self.functions)
         if self.exclude_functions:
@@ -251,6 +258,8 @@ class NativeSession:
         }
         if self.max_events:
             config["max_events"] = int(self.max_events)
+        if self.last_events:
+            config["last_events"] = self.last_events
         if self.thread_scope:
             config["thread_scope"] = True
         if self.task_scope:

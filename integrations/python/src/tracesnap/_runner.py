@@ -88,6 +88,8 @@ class RecordRequest:
         self.home: Optional[str] = data.get("home") or None
         max_events = data.get("max_events")
         self.max_events: Optional[int] = int(max_events) if max_events else None
+        last_events = data.get("last_events")
+        self.last_events: Optional[int] = int(last_events) if last_events else None
         self.functions: List[str] = [str(p) for p in (data.get("functions") or [])]
         self.exclude_functions: List[str] = [str(p) for p in (data.get("exclude_functions") or [])]
 
@@ -96,6 +98,8 @@ class RecordRequest:
         given: Dict[str, Any] = {}
         if self.max_events:
             given["max_events"] = self.max_events
+        if self.last_events:
+            given["last_events"] = self.last_events
         if self.functions:
             given["functions"] = self.functions
         if self.exclude_functions:
