@@ -301,7 +301,9 @@ let package = Package(
         .executableTarget(
             name: "tracesnap",
             dependencies: [
+                "CTraceSnapPluginABI",
                 "TraceSnapJSON",
+                "TraceSnapPluginKit",
                 "TraceSnapCompactTrace",
                 "TraceSnapLibrary",
                 "TraceSnapSQLiteTrace",

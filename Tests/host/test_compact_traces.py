@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from conftest import start_server, stop_server
+from conftest import REFERENCE_TRACES, start_server, stop_server
 from test_end_to_end import PACKAGE, e2e_env  # noqa: F401  (fixture)
 from test_sqlite_traces import PROGRAM
 
@@ -215,12 +215,50 @@ def test_compact_form_is_a_few_bytes_per_event(run, home, tmp_path, e2e_env):
     assert out.stat().st_size / count <= 25, out.stat().st_size / count
 
 
-def test_convert_does_not_write_the_compact_form(run, home, tmp_path):
-    source = tmp_path / "t.json"
-    source.write_text(json.dumps({"version": "0.2", "trace_id": "t", "events": [], "session": {}}))
-    result = run("convert", source, tmp_path / "t.tsnap", cwd=tmp_path)
-    assert result.returncode == 2 and "written while recording" in result.stderr
-    assert len(result.stderr.strip().splitlines()) == 1
+def test_convert_round_trips_reference_traces_through_the_compact_form(run, home, tmp_path):
+    fixtures = sorted(p for p in REFERENCE_TRACES.glob("*.json") if not p.name.endswith("structure.json"))
+    checked = 0
+    for fixture in fixtures:
+        try:
+            original = json.loads(fixture.read_text())
+        except ValueError:
+            continue  # deliberately broken fixtures
+        if not isinstance(original, dict) or not isinstance(original.get("events"), list):
+            continue
+        compact = tmp_path / (fixture.stem + ".tsnap")
+        result = run("convert", fixture, compact, cwd=tmp_path)
+        assert result.returncode == 0, (fixture, result.stderr)
+        assert compact.read_bytes()[:8] == MAGIC
+        back = tmp_path / (fixture.stem + ".back.json")
+        result = run("convert", compact, back, cwd=tmp_path)
+        assert result.returncode == 0, (fixture, result.stderr)
+        again = json.loads(back.read_text())
+        assert again["events"] == original["events"], fixture
+        if original.get("session") is not None:
+            assert again["session"] == original["session"], fixture
+        assert again.get("trace_id") == original.get("trace_id")
+        checked += 1
+    assert checked >= 1
+
+
+def test_convert_keeps_events_the_fields_cannot_hold_as_raw_records(run, home, tmp_path):
+    source = tmp_path / "odd.json"
+    value = {"repr": "1", "type": "int", "id": 5, "truncated": False, "redacted": False, "colour": "red"}
+    original = {"version": "0.2", "trace_id": "odd", "events": [
+        {"seq": 0, "ts": 1, "depth": 1, "type": "line", "line": 1, "file": "/a.py", "func": "f", "parent_seq": None},
+        {"seq": 1, "ts": 2, "depth": 1, "type": "assign", "var": "x", "scope": "local", "value": value, "prev": None,
+         "change_index": 0, "line": 1, "file": "/a.py", "func": "f", "parent_seq": None},
+        {"seq": 2, "ts": 3, "depth": 1, "type": "teleport", "line": 2, "file": "/a.py", "func": "f", "parent_seq": 0},
+        {"seq": 3, "ts": 4, "depth": 1, "type": "line", "line": 3, "file": "/a.py", "func": "f", "parent_seq": None}],
+        "session": {"kind": "script"}}
+    source.write_text(json.dumps(original))
+    target = tmp_path / "odd.tsnap"
+    result = run("convert", source, target, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    back = tmp_path / "back.json"
+    assert run("convert", target, back, cwd=tmp_path).returncode == 0
+    assert json.loads(back.read_text())["events"] == original["events"]
+    assert _python_load(target)["events"] == original["events"]
 
 
 def test_not_a_compact_trace_is_one_line(run, home, tmp_path):

@@ -26,9 +26,10 @@ public final class CompactEventEncoder {
     private var lastSeq: Int64 = -1
     private var lastValueID: Int64 = 0
 
-    /// The thread of the first event (the session's `main_thread` when the sink does not know
-    /// better), or 0 before any event.
+    /// The thread of the first (non-RAW) event (the session's `main_thread` when the sink does
+    /// not know better), or 0 before any event.
     public private(set) var firstThread: UInt64 = 0
+    private var sawEvent = false
     /// Events encoded so far.
     public private(set) var eventCount = 0
 
@@ -56,12 +57,27 @@ public final class CompactEventEncoder {
         lastValueID = 0
     }
 
+    /// A RAW record for an event the fields cannot carry exactly (its JSON object), into
+    /// `event`; the next event's seq counts on from it.
+    public func encodeRaw(seq: Int64, json: UnsafeRawBufferPointer) {
+        stringRecords.removeAll()
+        event.removeAll()
+        event.byte(CompactFormat.Record.raw)
+        event.signed(seq)
+        event.lengthPrefixed(json)
+        lastSeq = seq
+        eventCount += 1
+    }
+
     /// Encodes one event into `stringRecords` (strings it numbers) and `event`.
     public func encode(_ pointer: UnsafePointer<ts_event>) {
         stringRecords.removeAll()
         event.removeAll()
         let e = pointer.pointee
-        if eventCount == 0 { firstThread = e.thread }
+        if !sawEvent {
+            firstThread = e.thread
+            sawEvent = true
+        }
         eventCount += 1
 
         let sameContext =

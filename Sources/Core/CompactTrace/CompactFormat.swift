@@ -17,6 +17,8 @@
 ///   0x03 END    | varint length, the final session (JSON); a file without it is partial
 ///   0x04 RESET  | none: the next event is encoded against nothing (no previous context, line,
 ///               | time, seq or value id), so decoding may start there (the in-memory ring)
+///   0x05 RAW    | zigzag seq, varint length, the event's JSON object: an event the fields below
+///               | cannot carry exactly (written by `convert` only)
 ///   0x10 + t    | an event of type t (`ts_event_type`), see `EventField`
 ///
 /// An event record: varint field mask (`EventField`), then the fields present in this order:
@@ -47,6 +49,7 @@ public enum CompactFormat {
         public static let header: UInt8 = 0x02
         public static let finish: UInt8 = 0x03
         public static let reset: UInt8 = 0x04
+        public static let raw: UInt8 = 0x05
         public static let eventBase: UInt8 = 0x10
     }
 

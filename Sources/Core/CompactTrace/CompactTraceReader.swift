@@ -92,15 +92,6 @@ public final class CompactTraceReader {
     public var version: String? { headerMembers.first { $0.0 == "version" }?.1.stringValue }
     public var traceID: String? { headerMembers.first { $0.0 == "trace_id" }?.1.stringValue }
 
-    /// Calls `body` with every event in order; the pointer and the strings it points at are valid
-    /// during the call only.
-    @discardableResult
-    public func forEachEvent(_ body: (UnsafeMutablePointer<ts_event>) throws -> Void) throws -> Ending {
-        let stream = EventStream(reader: self)
-        while try stream.next(body) {}
-        return stream.ending!
-    }
-
     /// Calls `body` with the JSON object of every event, as the JSON sink writes it.
     @discardableResult
     public func forEachEventJSON(_ body: (UnsafeRawBufferPointer) throws -> Void) throws -> Ending {
@@ -120,6 +111,7 @@ public final class CompactTraceReader {
         private var decoder: EventDecoder
         private let encoder = EventJSONEncoder()
         private var count = 0
+        private var sawDecodedEvent = false
         /// Set once the events are exhausted.
         public private(set) var ending: Ending?
 
@@ -128,14 +120,22 @@ public final class CompactTraceReader {
             decoder = EventDecoder(base: reader.base, size: reader.size, start: reader.eventsStart)
         }
 
-        /// Hands the next event to `body`; false (and `ending` set) when there are no more.
-        public func next(_ body: (UnsafeMutablePointer<ts_event>) throws -> Void) rethrows -> Bool {
+        /// Appends the next event's JSON object to `writer`; false (and `ending` set) when there
+        /// are no more.
+        public func nextJSON(into writer: JSONWriter) -> Bool {
             guard ending == nil else { return false }
             switch decoder.next() {
             case .event:
                 count += 1
-                if count == 1 { encoder.mainThread = decoder.current.thread }
-                try decoder.withCurrent(body)
+                if !sawDecodedEvent {
+                    encoder.mainThread = decoder.current.thread
+                    sawDecodedEvent = true
+                }
+                decoder.withCurrent { encoder.encode(EventView($0), into: writer) }
+                return true
+            case .raw(let json):
+                count += 1
+                writer.raw(json)
                 return true
             case .finish(let json):
                 if let session = try? JSONParser.parse(Array(json)) {
@@ -149,11 +149,6 @@ public final class CompactTraceReader {
                 ending = partialEnding(reason: "truncated")
             }
             return false
-        }
-
-        /// Appends the next event's JSON object to `writer`; false at the end.
-        public func nextJSON(into writer: JSONWriter) -> Bool {
-            next { encoder.encode(EventView($0), into: writer) }
         }
 
         private func partialEnding(reason: String) -> Ending {
@@ -173,8 +168,12 @@ public final class CompactTraceReader {
 public func decodeCompactRecords(_ bytes: UnsafeRawBufferPointer, _ body: (UnsafeMutablePointer<ts_event>) -> Void) {
     guard let base = bytes.baseAddress, bytes.count > 0 else { return }
     var decoder = EventDecoder(base: base.assumingMemoryBound(to: UInt8.self), size: bytes.count, start: 0)
-    while case .event = decoder.next() {
-        decoder.withCurrent(body)
+    reading: while true {
+        switch decoder.next() {
+        case .event: decoder.withCurrent(body)
+        case .raw: continue  // only `convert` writes them; the ring never does
+        default: break reading
+        }
     }
 }
 

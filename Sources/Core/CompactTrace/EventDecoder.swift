@@ -8,6 +8,8 @@ struct EventDecoder {
     enum Step {
         /// `current` holds the next event.
         case event
+        /// An event stored as its JSON object (a RAW record).
+        case raw(UnsafeRawBufferPointer)
         /// The END record: the final session's JSON.
         case finish(UnsafeRawBufferPointer)
         /// The data ends (zero tail or end of file) without an END record.
@@ -44,6 +46,11 @@ struct EventDecoder {
                     strings.append(try cursor.lengthPrefixed())
                 case CompactFormat.Record.finish:
                     return .finish(try cursor.lengthPrefixed())
+                case CompactFormat.Record.raw:
+                    let seq = try cursor.signed()
+                    let json = try cursor.lengthPrefixed()
+                    lastSeq = seq
+                    return .raw(json)
                 case CompactFormat.Record.reset:
                     context = EventDecoder.emptyEvent(type: TS_EVENT_LINE.rawValue)
                     lastLine = 0

@@ -5,15 +5,15 @@ import TraceSnapSQLiteTrace
 import TraceSnapTrace
 
 extension TraceSnapCommand {
-    /// `tracesnap convert IN OUT [--to json|sqlite|ndjson]`: a trace in another storage form.
+    /// `tracesnap convert IN OUT [--to json|sqlite|ndjson|compact]`: a trace in another storage form.
     struct Convert: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Convert a trace between its forms: the JSON file, the SQLite file and the NDJSON stream.",
+            abstract: "Convert a trace between its forms: the JSON file, the SQLite file, the NDJSON stream and the compact file.",
             discussion: """
                 The input's form is read from its content (a JSON trace of format 0.1 or 0.2, a SQLite \
                 trace, an NDJSON stream or a compact `.tsnap` file, also a `.partial` one left by a \
                 recording that was killed); \
-                the output's from --to or its extension: .json, .sqlite (.sqlite3, .db) or .ndjson. A \
+                the output's from --to or its extension: .json, .sqlite (.sqlite3, .db), .ndjson or .tsnap. A \
                 partial input gives a trace marked partial. The output is written atomically. JSON and \
                 SQLite inputs are streamed (memory stays bounded); progress goes to stderr for inputs of \
                 32 MiB and more.
@@ -22,10 +22,10 @@ extension TraceSnapCommand {
         @Argument(help: "The trace to read.")
         var input: String
 
-        @Argument(help: "The file to write: .json, .sqlite or .ndjson.")
+        @Argument(help: "The file to write: .json, .sqlite, .ndjson or .tsnap.")
         var output: String
 
-        @Option(help: "The output form: json, sqlite or ndjson (default: from OUT's extension).")
+        @Option(help: "The output form: json, sqlite, ndjson or compact (default: from OUT's extension).")
         var to: String?
 
         /// Inputs at least this large report progress on stderr.
@@ -39,19 +39,14 @@ extension TraceSnapCommand {
             let target = FileSystem.absolute(output, base: cwd)
             let form: TraceForm
             if let to {
-                guard let chosen = TraceForm(rawValue: to.lowercased()), chosen != .compact else {
-                    throw CLIError.usage("--to must be json, sqlite or ndjson (got '\(to)')")
+                guard let chosen = TraceForm(rawValue: to.lowercased()) else {
+                    throw CLIError.usage("--to must be json, sqlite, ndjson or compact (got '\(to)')")
                 }
                 form = chosen
             } else {
-                if TraceForm.forOutput(path: target) == .compact {
-                    throw CLIError.usage(
-                        "the compact form (.tsnap) is written while recording (record --out x.tsnap); convert reads it but does not write it"
-                    )
-                }
                 guard let chosen = TraceForm.forOutput(path: target) else {
                     throw CLIError.usage(
-                        "cannot tell the output format of \(target): name it .json, .sqlite or .ndjson (or pass --to)")
+                        "cannot tell the output format of \(target): name it .json, .sqlite, .ndjson or .tsnap (or pass --to)")
                 }
                 form = chosen
             }
@@ -86,12 +81,17 @@ extension TraceSnapCommand {
             Output.line("tracesnap: wrote \(target) (\(trace.events.count) events, \(bytes.count) bytes)")
         }
 
-        /// JSON and SQLite outputs are written as the input is read.
+        /// JSON, SQLite and compact outputs are written as the input is read.
         func stream(source: String, target: String, form: TraceForm) throws {
             let reportProgress = (FileSystem.sizeAndMTime(source)?.size ?? 0) >= Self.progressThreshold
             var count = 0
             do {
-                let sink: TraceOutput = form == .sqlite ? SQLiteFileOutput(path: target) : try JSONFileOutput(path: target)
+                let sink: TraceOutput
+                switch form {
+                case .sqlite: sink = SQLiteFileOutput(path: target)
+                case .compact: sink = try CompactFileOutput(path: target)
+                default: sink = try JSONFileOutput(path: target)
+                }
                 let ending = try TraceInput(path: source).read(
                     header: { try sink.begin(members: $0) },
                     event: { event in

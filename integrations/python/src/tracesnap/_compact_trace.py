@@ -11,7 +11,7 @@ from typing import Any, Dict, List, Optional
 
 MAGIC = b"TSNAPv1\n"
 
-REC_END, REC_STRING, REC_HEADER, REC_FINISH, REC_RESET, REC_EVENT = 0x00, 0x01, 0x02, 0x03, 0x04, 0x10
+REC_END, REC_STRING, REC_HEADER, REC_FINISH, REC_RESET, REC_RAW, REC_EVENT = 0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x10
 
 F_PARENT, F_NAME, F_TEXT, F_VALUE, F_PREV, F_INDEX = 1, 2, 4, 8, 16, 32
 F_CONTEXT, F_FLAGS, F_PHASE, F_ARGS, F_EXTRA, F_SEQ = 64, 128, 256, 512, 1024, 2048
@@ -203,6 +203,9 @@ def load(path: str) -> Dict[str, Any]:
                 except ValueError:
                     cut = True
                 break
+            elif kind == REC_RAW:
+                state["seq"] = reader.signed()
+                events.append(json.loads(reader.prefixed()))
             elif kind == REC_RESET:
                 state.update(seq=-1, line=0, ts=0, last_id=[0], context=(0, 0, 0, 0, "", ""))
             elif REC_EVENT <= kind < REC_EVENT + 0x40:
