@@ -25,7 +25,6 @@ public final class EventBus {
     /// the recording stops (`flushRing`), renumbered from 0, after a `gap` event that says how
     /// many came before them.
     private let ring: EventRing?
-    public var ringCapacity: Int64? { ring?.capacity }
     /// Events the ring left out (known after `flushRing`).
     public private(set) var droppedByRing: Int64 = 0
     /// The `extcall` events delivered so far, as JSON objects of their members with their `seq`
