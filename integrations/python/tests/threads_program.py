@@ -20,7 +20,6 @@ import itertools
 import os
 import sys
 import threading
-import time
 
 OUT = sys.argv[1]
 RECORD = sys.argv[2] == "record"
@@ -129,7 +128,7 @@ def work(n):
     except ValueError:
         total -= 1
     junk = Noisy(n)
-    junk = None
+    del junk
     box.value = total + fib(7) + fresh_function(n % 4)
     return box.value
 

@@ -17,6 +17,7 @@ recording of its thread or task; see ``ActiveRecording`` and docs/architecture.m
 from __future__ import annotations
 
 import contextvars
+import functools
 import inspect
 import itertools
 import os
@@ -189,6 +190,84 @@ def status_of_exception(exc: BaseException) -> int:
         if isinstance(value, int) and 100 <= value <= 599:
             return value
     return 500
+
+
+def _no_request(args: tuple, kwargs: dict) -> Any:
+    return None
+
+
+def wrap_view(view: Callable[..., Any], name: Optional[str], *, config: Callable[[], Dict[str, Any]],
+              request_info: Callable[[Any], Dict[str, Any]], status_of: Callable[[Any], int],
+              find_request: Callable[[tuple, dict], Any] = _no_request,
+              exception_status: Callable[[BaseException], int] = status_of_exception) -> Callable[..., Any]:
+    """A view wrapped to record each request it serves; what a framework shim hands in:
+
+    - ``config()``: the integration settings (``check_config``'s result), read per request;
+    - ``find_request(args, kwargs)``: the framework's request among the view's arguments (or None);
+    - ``request_info(request)``: method, path, route and query of it, for ``session.request``;
+    - ``status_of(result)``: the HTTP status of what the view returned;
+    - ``exception_status(exc)``: the status the framework answers an exception with.
+
+    The wrapper returns what the view returns and raises what it raises; a failure of any of
+    these callables only costs the request its details (or its recording), never the request.
+    An ``async def`` view gets an ``async def`` wrapper (recording its own task only).
+    """
+    is_async = inspect.iscoroutinefunction(view)
+
+    def begin(args: tuple, kwargs: dict) -> Optional[tuple]:
+        """(recording, request) when this request is recorded, else None."""
+        try:
+            recording = RequestRecording(view, name, config(), is_async)
+        except Exception:
+            return None
+        if not recording.begin():
+            return None
+        try:
+            request = find_request(args, kwargs)
+        except Exception:
+            request = None
+        return recording, request
+
+    def end(started: Optional[tuple], result: Any, error: Optional[BaseException] = None) -> None:
+        if started is None:
+            return
+        recording, request = started
+        try:
+            status = exception_status(error) if error is not None else status_of(result)
+        except Exception:
+            status = 500 if error is not None else 200
+        try:
+            info = request_info(request)
+        except Exception:
+            info = {}
+        recording.end(info, status, error)
+
+    if is_async:
+        @functools.wraps(view)
+        async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+            started = begin(args, kwargs)
+            try:
+                result = await view(*args, **kwargs)
+            except BaseException as exc:
+                end(started, None, exc)
+                raise
+            end(started, result)
+            return result
+
+        return async_wrapper
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        started = begin(args, kwargs)
+        try:
+            result = view(*args, **kwargs)
+        except BaseException as exc:
+            end(started, None, exc)
+            raise
+        end(started, result)
+        return result
+
+    return wrapper
 
 
 def decorator(make_wrapper: Callable[[Callable[..., Any], Optional[str]], Callable[..., Any]]):
