@@ -16,7 +16,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import textwrap
 from pathlib import Path
@@ -24,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO
-from test_end_to_end import PACKAGE
+from recorded import PACKAGE, recorder_env
 
 try:
     import tomllib
@@ -61,10 +60,7 @@ print("result", main(2))
 @pytest.fixture
 def env():
     """Environment for real recordings (the installed package, this interpreter)."""
-    values = {"TRACESNAP_PYTHON_PACKAGE": str(PACKAGE), "TRACESNAP_PYTHON": sys.executable}
-    if os.environ.get("TRACESNAP_LIB_DIR"):
-        values["TRACESNAP_LIB_DIR"] = os.environ["TRACESNAP_LIB_DIR"]
-    return values
+    return recorder_env()
 
 
 def library_entries(home):
