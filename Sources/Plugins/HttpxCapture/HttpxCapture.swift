@@ -5,7 +5,7 @@ import TraceSnapPluginKit
 /// `Client.send` and `AsyncClient.send` (every `client.get/post/...`, `httpx.get`, and
 /// `client.stream(...)`), with the final status after redirects. A streamed response is not read:
 /// its size is the Content-Length header, or null.
-final class HttpxCapture: HTTPCapturePlugin {
+enum HttpxReader: HTTPExchangeReader {
     static let name = "httpx"
     static let version = "1.0.0"
     static let reads = [
@@ -16,12 +16,6 @@ final class HttpxCapture: HTTPCapturePlugin {
         Watch(module: "httpx", qualname: "Client.send", reads: reads),
         Watch(module: "httpx", qualname: "AsyncClient.send", reads: reads),
     ]
-
-    let redaction: SecretRedaction
-
-    init(redaction: SecretRedaction) {
-        self.redaction = redaction
-    }
 
     static func exchange(of call: WatchedCall) -> HTTPExchange {
         let v = call.values
@@ -40,5 +34,5 @@ public func tracesnapPluginInit(
     _ descriptor: UnsafeMutablePointer<UnsafePointer<ts_plugin_descriptor>?>?,
     _ error: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
 ) -> Int32 {
-    PluginExport.register(HttpxCapture.self, host: host, descriptor: descriptor, error: error)
+    PluginExport.register(HTTPCapture<HttpxReader>.self, host: host, descriptor: descriptor, error: error)
 }

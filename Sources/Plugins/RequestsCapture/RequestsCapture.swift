@@ -5,7 +5,7 @@ import TraceSnapPluginKit
 /// (every `requests.get/post/...` goes through it), redirects included in the final answer.
 /// The response body is never read for the size: a `stream=True` response reports its
 /// Content-Length header (or null), any other its already-read content.
-final class RequestsCapture: HTTPCapturePlugin {
+enum RequestsReader: HTTPExchangeReader {
     static let name = "requests"
     static let version = "1.0.0"
     static let watches = [
@@ -16,12 +16,6 @@ final class RequestsCapture: HTTPCapturePlugin {
                 "result.headers#dict", "result._content#len",
             ]),
     ]
-
-    let redaction: SecretRedaction
-
-    init(redaction: SecretRedaction) {
-        self.redaction = redaction
-    }
 
     static func exchange(of call: WatchedCall) -> HTTPExchange {
         let v = call.values
@@ -41,5 +35,5 @@ public func tracesnapPluginInit(
     _ descriptor: UnsafeMutablePointer<UnsafePointer<ts_plugin_descriptor>?>?,
     _ error: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
 ) -> Int32 {
-    PluginExport.register(RequestsCapture.self, host: host, descriptor: descriptor, error: error)
+    PluginExport.register(HTTPCapture<RequestsReader>.self, host: host, descriptor: descriptor, error: error)
 }

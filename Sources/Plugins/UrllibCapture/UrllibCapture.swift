@@ -5,7 +5,7 @@ import TraceSnapPluginKit
 /// `OpenerDirector.open` — what `urllib.request.urlopen` calls — with the final status after
 /// redirects. An `HTTPError` (4xx/5xx) records its real status (the reference recorded null) and
 /// the program still gets the same exception; a connection error records the error.
-final class UrllibCapture: HTTPCapturePlugin {
+enum UrllibReader: HTTPExchangeReader {
     static let name = "urllib"
     static let version = "1.0.0"
     static let watches = [
@@ -17,12 +17,6 @@ final class UrllibCapture: HTTPCapturePlugin {
                 "exception.headers#dict", "exception.reason",
             ]),
     ]
-
-    let redaction: SecretRedaction
-
-    init(redaction: SecretRedaction) {
-        self.redaction = redaction
-    }
 
     static func exchange(of call: WatchedCall) -> HTTPExchange {
         let v = call.values
@@ -49,5 +43,5 @@ public func tracesnapPluginInit(
     _ descriptor: UnsafeMutablePointer<UnsafePointer<ts_plugin_descriptor>?>?,
     _ error: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
 ) -> Int32 {
-    PluginExport.register(UrllibCapture.self, host: host, descriptor: descriptor, error: error)
+    PluginExport.register(HTTPCapture<UrllibReader>.self, host: host, descriptor: descriptor, error: error)
 }
