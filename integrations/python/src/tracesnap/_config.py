@@ -494,6 +494,37 @@ class Config:
             stem = stem[3:]
         return dict(self.options.get(stem, {}))
 
+    def sinks(self, library_sink: Dict[str, Any], library: bool = True,
+              out: Optional[str] = None) -> Tuple[List[Dict[str, Any]], List[str]]:
+        """The sinks of a recording and the plugins left, as ``tracesnap record`` chooses them
+        (the runner and the web integrations use this): ``out`` (a file, its sink chosen by its
+        extension), then the default sink — the library (``library_sink``, the library sink's
+        options) or the configured ``sink`` plugin, which writes to its ``path`` option or
+        ``<output_dir>/<trace id>.<name>``; ``library=False`` (``--no-library``) turns the default
+        sink off. ``--plugin sqlite`` files the library entry in its SQLite form, ``--plugin
+        library`` adds the library sink. Returns ``(sinks, plugins)``."""
+        plugins = list(self.plugins)
+        sinks: List[Dict[str, Any]] = []
+        if out:
+            from ._native import sink_for_path
+
+            sinks.append({"name": sink_for_path(out), "path": out})
+        if library and "sqlite" in plugins:
+            # `--plugin sqlite`: the library holds the trace in its SQLite form (traces/<id>.sqlite)
+            plugins.remove("sqlite")
+            sinks.append({"name": "sqlite", "library": {
+                "home": library_sink["home"], "name": library_sink["name_"], "project": library_sink["project"],
+                "source": library_sink["source"]}})
+        elif library and self.sink == "library":
+            sinks.append(library_sink)
+        elif library:
+            sinks.append(dict(self.options_for(self.sink), name=self.sink))
+        if "library" in plugins:  # `--plugin library`: the library sink with its options
+            plugins.remove("library")
+            if not any(sink["name"] == "library" for sink in sinks):
+                sinks.append(library_sink)
+        return sinks, plugins
+
     def included_files(self) -> List[str]:
         """The ``.py`` files matched by the include globs (relative to the project root)."""
         added: List[str] = []

@@ -283,13 +283,11 @@ class _Recorder:
         self._finished = False
         self.project = config.project
         try:
-            from tracesnap._native import sink_for_path
             from tracesnap._recording import NativeSession
         except Exception as exc:  # ImportError until the native binding lands, OSError, ...
             self.error = f"the native recorder is unavailable ({type(exc).__name__}: {exc})"
             return
         project = config.project
-        plugins = [p for p in config.plugins]
         library_sink = {
             "name": "library",
             "home": request.home,
@@ -298,25 +296,9 @@ class _Recorder:
             "source": request.script,
             "copies": [],
         }
-        sinks: List[Dict[str, Any]] = []
-        if request.out:  # the sink that writes --out is chosen by its extension (.sqlite, .ndjson)
-            sinks.append({"name": sink_for_path(request.out), "path": request.out})
-        if request.library and "sqlite" in plugins:
-            # `--plugin sqlite`: the library holds the trace in its SQLite form (traces/<id>.sqlite)
-            plugins.remove("sqlite")
-            sinks.append({"name": "sqlite", "library": {
-                "home": request.home, "name": request.name, "project": project,
-                "source": request.script}})
-        # The default sink (config `sink`, TRACESNAP_SINK): the library unless set otherwise;
-        # --no-library turns it off.
-        elif request.library and config.sink == "library":
-            sinks.append(library_sink)
-        elif request.library:
-            sinks.append(dict(config.options_for(config.sink), name=config.sink))
-        if "library" in plugins:  # `--plugin library`: the library sink with its options
-            plugins.remove("library")
-            if not any(sink["name"] == "library" for sink in sinks):
-                sinks.append(library_sink)
+        # --out (its sink chosen by extension), then the default sink (config `sink`,
+        # TRACESNAP_SINK): the library unless set otherwise; --no-library turns it off.
+        sinks, plugins = config.sinks(library_sink, library=request.library, out=request.out)
         session_extra: Dict[str, Any] = {"argv": list(request.argv)}
         if project:
             session_extra["project"] = project

@@ -4,9 +4,15 @@ A request is recorded when ``TRACESNAP_ENABLED=1`` (checked when the view is dec
 it runs; otherwise the decorator returns the view itself, untouched). The recording covers the
 thread that serves the request only (``NativeSession(thread_scope=True)``; for an ``async`` view
 also only its asyncio task, ``task_scope=True``), writes
-``<output_dir>/<trace_id>.json`` and files the trace in the library (``kind: "request"``, the
-project of the view's file). ``session.request`` holds the method, path, route, query, the real
-status, the duration and the outbound calls.
+``<output_dir>/<trace_id>.json`` and files the trace in the library (``kind: "request"``).
+``session.request`` holds the method, path, route, query, the real status, the duration and the
+outbound calls.
+
+The project's configuration applies as it does to ``tracesnap record`` (``tracesnap._config``,
+resolved from the directory of the first recorded file: ``.tracesnap.toml``,
+``[tool.tracesnap]``, ``TRACESNAP_*``): its project, plugins and their options, redactions,
+``output_dir`` and ``sink``. The framework settings (``app.config["TRACESNAP"]``,
+``settings.TRACESNAP``, ``configure()``) come first, as the command line does for ``record``.
 
 A shim never raises into the application: a recording that cannot start or stop is reported once
 on stderr (``tracesnap: …``) and the request is served as if tracesnap were not there. Concurrent
@@ -24,7 +30,7 @@ import os
 import sys
 import threading
 import time
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, Optional
 
 ENV_ENABLED = "TRACESNAP_ENABLED"
 _KEYS = ("output_dir", "source_files", "redact_names", "trace_id_prefix", "library", "project")
@@ -73,28 +79,6 @@ def check_config(config: Any, where: str) -> Dict[str, Any]:
     return {k: v for k, v in config.items() if k in _KEYS}
 
 
-def _project_for(path: str) -> Optional[str]:
-    """``project = "..."`` of the nearest ``.tracesnap.toml`` above ``path``."""
-    directory = os.path.dirname(os.path.abspath(path))
-    while True:
-        candidate = os.path.join(directory, ".tracesnap.toml")
-        if os.path.isfile(candidate):
-            try:
-                try:
-                    import tomllib as toml  # 3.11+
-                except ImportError:  # pragma: no cover - 3.9/3.10
-                    import tomli as toml  # type: ignore
-                with open(candidate, "rb") as handle:
-                    value = toml.load(handle).get("project")
-                return str(value) if value else None
-            except Exception:
-                return None
-        parent = os.path.dirname(directory)
-        if parent == directory:
-            return None
-        directory = parent
-
-
 def _library_home() -> str:
     return os.environ.get("TRACESNAP_HOME") or os.path.join(os.path.expanduser("~"), ".tracesnap")
 
@@ -132,27 +116,37 @@ class RequestRecording:
             return False
 
     def _start(self) -> None:
+        from .. import _config
         from .._recording import NativeSession
 
         view_file = inspect.getsourcefile(self.view) or getattr(self.view.__code__, "co_filename", "")
         files = [os.path.abspath(os.fspath(f)) for f in (self.config.get("source_files") or [view_file]) if f]
         prefix = self.config.get("trace_id_prefix") or self.name or self.view.__name__
         self.trace_id = f"{prefix}-{int(time.time() * 1000)}-{os.getpid()}-{next(_counter)}"
-        output_dir = os.path.abspath(os.fspath(self.config.get("output_dir") or "traces"))
+        # The project's configuration, as `tracesnap record` resolves it from the script's
+        # directory: here from the (first) recorded file's. The framework settings are the
+        # command line: their project wins, their redact_names add to the project's.
+        config = _config.resolve(os.path.dirname(files[0] if files else os.path.abspath(view_file)), {
+            "project": self.config.get("project") or None,
+            "redact": [str(n) for n in self.config.get("redact_names") or []] or None})
+        output_dir = self.config.get("output_dir") or (config.output_dir if "output_dir" in config.origins
+                                                        else "traces")
+        output_dir = os.path.abspath(os.fspath(output_dir))
         os.makedirs(output_dir, exist_ok=True)
         self.path = os.path.join(output_dir, f"{self.trace_id}.json")
-        project = self.config.get("project") or _project_for(files[0] if files else view_file)
-        sinks: List[Dict[str, Any]] = [{"name": "json", "path": self.path}]
-        if self.config.get("library", True):
-            sinks.append({"name": "library", "home": _library_home(), "name_": self.name or self.trace_id,
-                          "project": project or "", "source": files[0] if files else "", "copies": []})
-        session_extra: Dict[str, Any] = {}
-        if project:
-            session_extra["project"] = project
+        library_sink = {"name": "library", "home": _library_home(), "name_": self.name or self.trace_id,
+                        "project": config.project, "source": files[0] if files else "", "copies": []}
+        # The request's JSON file, then the project's default sink (the library unless `sink`
+        # says otherwise; `library: False` turns it off, like --no-library).
+        sinks, plugins = config.sinks(library_sink, library=bool(self.config.get("library", True)))
+        if not any(sink["name"] == "json" and "path" not in sink for sink in sinks):  # (sink = "json" writes it)
+            sinks.insert(0, {"name": "json", "path": self.path})
         self.session = NativeSession(
             trace_id=self.trace_id, kind="request", source_files=files, entry=self.view.__qualname__,
-            redact_names=list(self.config.get("redact_names") or []), sinks=sinks, session=session_extra,
-            thread_scope=True, task_scope=self.is_async)
+            redact_names=list(config.redact), plugins=plugins, sinks=sinks, session={"project": config.project},
+            plugin_dirs=config.plugin_dirs,
+            plugin_options={ref: config.options_for(ref) for ref in ["annotator", "redactor", *plugins]},
+            output_dir=output_dir, thread_scope=True, task_scope=self.is_async)
         self.started = time.perf_counter()
         self.session.start()
 
