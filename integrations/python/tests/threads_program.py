@@ -164,6 +164,7 @@ def scenario_churn():
         while not stop.is_set():
             work(index)
             counts[index] += 1
+            stop.wait(0.002)  # busy enough to be inside the recorder when it stops, not flooding it
 
     def short(n):
         out("churn-short", n, work(n))
