@@ -5,8 +5,9 @@ records: the ``tracesnap record`` runner and the in-process API (``tracesnap.rec
 :func:`resolve`, and ``tracesnap plugins`` runs ``tracesnap._plugins`` in that interpreter, which
 does too. ``python -m tracesnap._config [--start DIR]`` prints the resolved configuration as JSON.
 The recorder itself and the plugins never parse TOML (they are Foundation-free native code);
-they receive the result as JSON. The Swift host only writes the file (``init``, ``project
-NAME``) and reads its ``project`` key for ``project``/``view`` (the reference behaviour).
+they receive the result as JSON. The web integrations resolve it per request. The Swift host only
+writes the file (``init``, ``project NAME``); ``tracesnap project`` and ``view`` run ``python -m
+tracesnap._config`` for the project.
 
 Where values come from, highest precedence first:
 
