@@ -256,12 +256,13 @@ def test_project_set_with_awkward_names(run, tmp_path, name):
     work = tmp_path / "w"
     work.mkdir()
     run("init", cwd=work)
-    (work / ".tracesnap.toml").write_text('# keep me\nproject = "old"  # trailing comment\nother = 1\n')
+    # (other keys must be real ones: `project` reads the file with the resolver `record` uses)
+    (work / ".tracesnap.toml").write_text('# keep me\nproject = "old"  # trailing comment\nredact = ["pin"]\n')
     result = run("project", name, cwd=work)
     assert result.returncode == 0, result.stderr
     assert "tracesnap: project set to" in result.stdout
     text = (work / ".tracesnap.toml").read_text()
-    assert "# keep me" in text and "other = 1" in text and "# trailing comment" in text
+    assert "# keep me" in text and 'redact = ["pin"]' in text and "# trailing comment" in text
     tomllib = pytest.importorskip("tomllib" if sys.version_info >= (3, 11) else "tomli")
     assert tomllib.loads(text)["project"] == name
     result = run("project", cwd=work)

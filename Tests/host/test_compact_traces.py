@@ -8,13 +8,10 @@ import os
 import subprocess
 import sys
 
-import pytest
 
 from conftest import REFERENCE_TRACES, start_server, stop_server
-from test_end_to_end import PACKAGE, e2e_env  # noqa: F401  (fixture)
+from recorded import PACKAGE, e2e_env, needs_recorder  # noqa: F401  (fixture)
 from test_sqlite_traces import PROGRAM
-
-needs_recorder = pytest.mark.skipif(PACKAGE is None, reason="the tracesnap Python package with its native recorder is not installed")
 
 MAGIC = b"TSNAPv1\n"
 

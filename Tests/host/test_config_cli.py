@@ -16,15 +16,14 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import textwrap
 from pathlib import Path
 
 import pytest
 
-from conftest import REPO
-from test_end_to_end import PACKAGE
+from conftest import REPO, start_server, stop_server
+from recorded import PACKAGE, recorder_env
 
 try:
     import tomllib
@@ -61,10 +60,7 @@ print("result", main(2))
 @pytest.fixture
 def env():
     """Environment for real recordings (the installed package, this interpreter)."""
-    values = {"TRACESNAP_PYTHON_PACKAGE": str(PACKAGE), "TRACESNAP_PYTHON": sys.executable}
-    if os.environ.get("TRACESNAP_LIB_DIR"):
-        values["TRACESNAP_LIB_DIR"] = os.environ["TRACESNAP_LIB_DIR"]
-    return values
+    return recorder_env()
 
 
 def library_entries(home):
@@ -122,6 +118,57 @@ def test_project_precedence_cli_env_config_pyproject(run, tmp_path, home, env):
     assert project_of("--project", "from-cli", TRACESNAP_PROJECT="from-env") == "from-cli"
     trace = json.loads((home / "traces" / f"{library_entries(home)[-1]['id']}.json").read_text())
     assert trace["session"]["project"] == "from-cli"
+
+
+@needs_recorder
+def test_project_and_view_resolve_the_project_as_record_does(run, tmp_path, env):
+    """`tracesnap project` and `view` use the one resolver (tracesnap/_config.py): pyproject's
+    [tool.tracesnap], TRACESNAP_PROJECT and .tracesnap.toml, with record's precedence."""
+    root = tmp_path / "repo"
+    pyproject = write(root / "pyproject.toml", '[tool.tracesnap]\nproject = "from-pyproject"\n')
+    work = root / "app" / "deep"
+    work.mkdir(parents=True)
+
+    def shown(**extra):
+        result = run("project", cwd=work, env={**env, **extra})
+        assert result.returncode == 0, result.stderr
+        return result.stdout.splitlines()
+
+    assert shown() == [f"from-pyproject  ({pyproject} [tool.tracesnap])"]
+    assert shown(TRACESNAP_PROJECT="from-env") == ["from-env  (TRACESNAP_PROJECT)"]
+    config = write(root / "app" / ".tracesnap.toml", 'redact = ["pin"]\n')  # no project: pyproject's
+    assert shown() == [f"from-pyproject  ({pyproject} [tool.tracesnap])"]
+    config.write_text('project = "from-toml"\n')
+    assert shown() == [f"from-toml  ({config})"]
+    assert shown(TRACESNAP_PROJECT="from-env") == ["from-env  (TRACESNAP_PROJECT)"]
+    pyproject.unlink()
+    config.write_text('plugins = []\n')
+    assert shown() == [f"deep  (defaulted to folder name — {config} has no project key)"]
+
+    # `view` serves the same project (its scan root's)
+    pyproject.write_text('[tool.tracesnap]\nproject = "from-pyproject"\n')
+    config.unlink()
+    server = start_server(run, "--scan-root", work, "--port", "0", cwd=tmp_path, env=env)
+    try:
+        status, _, body = server.request("GET", "/api/session")
+    finally:
+        stop_server(server)
+    assert status == 200 and body["project"] == "from-pyproject"
+
+    # a broken configuration: one line, as `record` says it, exit 2; `view` still serves
+    config = write(root / "app" / ".tracesnap.toml", 'project = "p"\nredact = "pin"\n')
+    result = run("project", cwd=work, env=env)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.splitlines() == [
+        f"tracesnap: error: {config}:2: redact must be a list of variable names, not a string ('pin')"]
+    server = start_server(run, "--scan-root", work, "--port", "0", cwd=tmp_path, env=env)
+    try:
+        status, _, body = server.request("GET", "/api/session")
+    finally:
+        stop_server(server)
+    assert status == 200 and body["project"] == "p"
+    assert any(line.startswith(f"tracesnap: warning: {config}:2: redact must be a list")
+               for line in server.stderr_lines)
 
 
 @needs_recorder

@@ -8,45 +8,17 @@ and `TRACESNAP_LIB_DIR=<checkout>/.build/debug`.
 """
 
 import json
-import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from conftest import start_server, stop_server
+from recorded import e2e_env, needs_recorder, record_and_load  # noqa: F401  (fixture)
 
 
-def _package_dir():
-    probe = ("import os, tracesnap\n"
-             "from tracesnap._recording import NativeSession\n"
-             "print(os.path.dirname(os.path.abspath(tracesnap.__file__)))\n")
-    env = dict(os.environ)
-    package = os.environ.get("TRACESNAP_PYTHON_PACKAGE")
-    if package:
-        env["PYTHONPATH"] = os.path.dirname(package)
-    try:
-        result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=60)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    if result.returncode != 0:
-        return None
-    path = Path(result.stdout.strip().splitlines()[-1])
-    return path if (path / "_launch.py").exists() else None
-
-
-PACKAGE = _package_dir()
-pytestmark = pytest.mark.skipif(PACKAGE is None, reason="the tracesnap Python package with its native recorder is not installed")
-
-
-@pytest.fixture
-def e2e_env():
-    env = {"TRACESNAP_PYTHON_PACKAGE": str(PACKAGE), "TRACESNAP_PYTHON": sys.executable}
-    if os.environ.get("TRACESNAP_LIB_DIR"):
-        env["TRACESNAP_LIB_DIR"] = os.environ["TRACESNAP_LIB_DIR"]
-    return env
+pytestmark = needs_recorder
 
 
 SCRIPT = '''\
@@ -168,20 +140,12 @@ print(busy(50), _private(3))
 '''
 
 
-def _events_of(out):
-    trace = json.loads(Path(out).read_text())
-    return trace, trace["events"]
-
-
 def test_record_max_events_ends_with_a_gap_and_says_partial(run, home, tmp_path, e2e_env):
     script = tmp_path / "limits.py"
     script.write_text(LIMITS_SCRIPT)
-    out = tmp_path / "limits.json"
-    result = run("record", script, "--out", out, "--no-library", "--max-events", "40", cwd=tmp_path, env=e2e_env,
-                 timeout=120)
-    assert result.returncode == 0, result.stderr
+    result, trace = record_and_load(run, script, tmp_path / "limits.json", "--max-events", "40", env=e2e_env)
     assert result.stdout.startswith("50 6")  # the program ran to the end, unchanged
-    trace, events = _events_of(out)
+    events = trace["events"]
     assert len(events) == 41 and [e["seq"] for e in events] == list(range(41))
     assert events[-1]["type"] == "gap" and events[-1]["reason"] == "max-events" and events[-1]["dropped"] > 0
     assert trace["session"]["partial"] is True and trace["session"]["partial_reason"] == "max-events"
@@ -216,8 +180,9 @@ def test_record_last_keeps_exactly_the_tail(run, home, tmp_path, e2e_env, suffix
         for path in (full, tail):
             assert run("convert", path, path.with_suffix(".json"), cwd=tmp_path, env=e2e_env).returncode == 0
         full, tail = full.with_suffix(".json"), tail.with_suffix(".json")
-    _, everything = _events_of(full)
-    trace, events = _events_of(tail)
+    everything = json.loads(full.read_text())["events"]
+    trace = json.loads(tail.read_text())
+    events = trace["events"]
     assert len(events) == 61 and [e["seq"] for e in events] == list(range(61))
     gap = events[0]
     assert gap["type"] == "gap" and gap["reason"] == "ring" and gap["limit"] == 60
@@ -238,11 +203,8 @@ def test_record_last_keeps_exactly_the_tail(run, home, tmp_path, e2e_env, suffix
 def test_record_last_larger_than_the_run_keeps_everything(run, home, tmp_path, e2e_env):
     script = tmp_path / "limits.py"
     script.write_text(LIMITS_SCRIPT)
-    out = tmp_path / "all.json"
-    result = run("record", script, "--out", out, "--no-library", "--last", "100000", cwd=tmp_path, env=e2e_env,
-                 timeout=120)
-    assert result.returncode == 0, result.stderr
-    trace, events = _events_of(out)
+    _, trace = record_and_load(run, script, tmp_path / "all.json", "--last", "100000", env=e2e_env)
+    events = trace["events"]
     assert events[0]["type"] == "call" and not any(e["type"] == "gap" for e in events)
     assert [e["seq"] for e in events] == list(range(len(events)))
     assert trace["session"]["partial"] is False and trace["session"]["limits"] == {"last_events": 100000}
@@ -251,20 +213,13 @@ def test_record_last_larger_than_the_run_keeps_everything(run, home, tmp_path, e
 def test_record_function_filters(run, home, tmp_path, e2e_env):
     script = tmp_path / "limits.py"
     script.write_text(LIMITS_SCRIPT)
-    only = tmp_path / "only.json"
-    result = run("record", script, "--out", only, "--no-library", "--function", "bus?", cwd=tmp_path, env=e2e_env,
-                 timeout=120)
-    assert result.returncode == 0, result.stderr
-    trace, events = _events_of(only)
-    assert {e["func"] for e in events} == {"busy"}
+    _, trace = record_and_load(run, script, tmp_path / "only.json", "--function", "bus?", env=e2e_env)
+    assert {e["func"] for e in trace["events"]} == {"busy"}
     assert trace["session"]["limits"] == {"functions": ["bus?"]}
 
-    without = tmp_path / "without.json"
-    result = run("record", script, "--out", without, "--no-library", "--exclude-function", "helper",
-                 "--exclude-function", "_*", cwd=tmp_path, env=e2e_env, timeout=120)
-    assert result.returncode == 0, result.stderr
-    trace, events = _events_of(without)
-    assert {e["func"] for e in events} == {"<module>", "busy"}
+    _, trace = record_and_load(run, script, tmp_path / "without.json", "--exclude-function", "helper",
+                               "--exclude-function", "_*", env=e2e_env)
+    assert {e["func"] for e in trace["events"]} == {"<module>", "busy"}
     assert trace["session"]["limits"] == {"exclude_functions": ["helper", "_*"]}
 
 
@@ -355,15 +310,12 @@ if len(sys.argv) > 1:
 def test_ndjson_sink_matches_the_json_file(run, home, tmp_path, e2e_env):
     script = tmp_path / "streamed.py"
     script.write_text(NDJSON_SCRIPT)
-    out = tmp_path / "streamed.json"
-    result = run("record", script, "--out", out, "--no-library", "--plugin", "ndjson", cwd=tmp_path, env=e2e_env,
-                 timeout=120)
-    assert result.returncode == 0, result.stderr
+    _, trace = record_and_load(run, script, tmp_path / "streamed.json", "--plugin", "ndjson", env=e2e_env)
     stream = tmp_path / "streamed.ndjson"
     lines = [json.loads(l) for l in stream.read_text().splitlines()]
     assert lines[0]["tracesnap"] == "ndjson" and lines[0]["trace_id"] == "streamed"
     assert lines[-1]["end"] is True and lines[-1]["session"]["partial"] is False
-    assert lines[1:-1] == json.loads(out.read_text())["events"]
+    assert lines[1:-1] == trace["events"]
     converted = tmp_path / "back.json"
     result = run("convert", stream, converted, cwd=tmp_path, env=e2e_env)
     assert result.returncode == 0, result.stderr

@@ -7,12 +7,9 @@ import sqlite3
 import subprocess
 import sys
 
-import pytest
 
 from conftest import REFERENCE_TRACES, start_server, stop_server
-from test_end_to_end import PACKAGE, e2e_env  # noqa: F401  (fixture)
-
-needs_recorder = pytest.mark.skipif(PACKAGE is None, reason="the tracesnap Python package with its native recorder is not installed")
+from recorded import PACKAGE, e2e_env, needs_recorder, record_and_load  # noqa: F401  (fixture)
 
 PROGRAM = '''\
 import os, signal, sys
@@ -63,15 +60,11 @@ def _events_of(path):
 def test_sqlite_sink_stores_the_same_events_as_the_json_sink(run, home, tmp_path, e2e_env):
     script = tmp_path / "bank.py"
     script.write_text(PROGRAM)
-    out = tmp_path / "bank.json"
-    result = run("record", script, "--out", out, "--no-library", "--plugin", "sqlite", cwd=tmp_path, env=e2e_env,
-                 timeout=120)
-    assert result.returncode == 0, result.stderr
+    result, reference = record_and_load(run, script, tmp_path / "bank.json", "--plugin", "sqlite", env=e2e_env)
     assert result.stdout.strip() == "total 280"
     db_path = tmp_path / "bank.sqlite"
     assert db_path.read_bytes()[:16] == b"SQLite format 3\x00"
     assert not (tmp_path / "bank.sqlite.partial").exists()
-    reference = json.loads(out.read_text())
 
     # Independent look with Python's sqlite3: the schema, one row per event, interned strings.
     db = sqlite3.connect(str(db_path))

@@ -1,5 +1,8 @@
 /// The project a directory belongs to, from the nearest `.tracesnap.toml`.
 ///
+/// The configuration is resolved by `tracesnap/_config.py` (see docs/config.md); the host asks it
+/// (`ProjectResolver`) and uses this reader only when no Python can run it, and to write the file.
+///
 /// The file is TOML; tracesnap reads one top-level key, `project = "name"` (basic or literal
 /// string, trailing comments allowed). Without a config, or with an empty key, the directory's own
 /// name is the project, and `"default"` is the last resort.

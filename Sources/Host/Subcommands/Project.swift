@@ -1,11 +1,12 @@
 import ArgumentParser
+import Glibc
 import TraceSnapLibrary
 
 extension TraceSnapCommand {
     /// `tracesnap project [NAME]`: shows or sets the project of the current directory.
     struct Project: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Show the current project, or set it in the nearest .tracesnap.toml.")
+            abstract: "Show the current project (as `tracesnap record` resolves it), or set it in the nearest .tracesnap.toml.")
 
         @Argument(help: "The new project name.")
         var name: String?
@@ -13,17 +14,17 @@ extension TraceSnapCommand {
         func run() throws {
             let cwd = FileSystem.currentDirectory()
             guard let name else {
-                let resolved = ProjectConfig.resolve(from: cwd)
-                let shown = TextTable.visible(resolved.name)
-                switch resolved.origin {
-                case .config(let path):
-                    Output.line("\(shown)  (\(path))")
-                case .folderName(let configPath?):
-                    Output.line("\(shown)  (defaulted to folder name — \(configPath) has no project key)")
-                case .folderName(nil), .fallback:
-                    Output.line("\(shown)  (defaulted to folder name — no \(ProjectConfig.fileName) found)")
-                    Output.line("Run `tracesnap init` to make it explicit.")
+                // The project as `tracesnap record` resolves it (tracesnap/_config.py).
+                let resolved: ResolvedProject
+                do {
+                    resolved = try ProjectResolver.resolve(from: cwd)
+                } catch let failure as ProjectResolver.ConfigFailure {
+                    fputs(failure.line + "\n", stderr)  // as `tracesnap record` reports it
+                    throw ExitCode(2)
                 }
+                let explanation = resolved.explanation
+                Output.line("\(TextTable.visible(resolved.name))  \(explanation[0])")
+                for line in explanation.dropFirst() { Output.line(line) }
                 return
             }
             let project = TraceLibraryName.trimmed(name)

@@ -48,7 +48,14 @@ extension TraceSnapCommand {
             let library = HostEnvironment.library()
             let root = try Self.scanRoot(scanRoot, cwd: cwd)
             let (initialTrace, fileTraces, label) = try withCLIErrors { try resolveTrace(library: library, cwd: cwd) }
-            let project = ProjectConfig.resolve(from: root).name
+            let project: String
+            do {
+                project = try ProjectResolver.resolve(from: root).name
+            } catch let failure as ProjectResolver.ConfigFailure {
+                // A broken configuration must not keep the library from being served.
+                Output.warning("\(failure.message); project taken from \(ProjectConfig.fileName) alone")
+                project = ProjectConfig.resolve(from: root).name
+            }
             let defaultView = view.flatMap { Self.views[$0] } ?? (initialTrace == nil ? "home" : "graph")
             let players = HostEnvironment.playersDirectory().flatMap { FileSystem.realPath($0) }
 

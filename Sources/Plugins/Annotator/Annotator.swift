@@ -29,11 +29,10 @@ final class Annotator: TraceSnapPlugin {
         var topSeq: Int64 { stack.last?.seq ?? -1 }
     }
 
-    /// The frames running on one thread, innermost last, and its suspended generators.
+    /// The frames running on one thread, innermost last.
     private final class ThreadContext {
         let thread: UInt64
         var frames: [FrameContext] = []
-        var suspended: [UInt64: FrameContext] = [:]
         init(thread: UInt64) { self.thread = thread }
     }
 
@@ -41,6 +40,8 @@ final class Annotator: TraceSnapPlugin {
     private var structureByPointer: [UnsafeRawPointer: FileStructure?] = [:]
     private var threads: [UInt64: ThreadContext] = [:]
     private var lastThread: ThreadContext?
+    /// Suspended generators and coroutines, by frame id: one may resume on another thread.
+    private var suspended: [UInt64: FrameContext] = [:]
 
     init(options: JSONValue) throws {}
 
@@ -100,7 +101,7 @@ final class Annotator: TraceSnapPlugin {
             thread.frames.append(FrameContext(frameID: event.frameID, structure: structure(for: event)))
             next.emit(event)
         case TS_EVENT_RESUME:
-            let resumed = thread.suspended.removeValue(forKey: event.frameID)
+            let resumed = suspended.removeValue(forKey: event.frameID)
                 ?? FrameContext(frameID: event.frameID, structure: structure(for: event))
             thread.frames.append(resumed)
             event.parentSeq = resumed.topSeq
@@ -109,7 +110,7 @@ final class Annotator: TraceSnapPlugin {
             let state = frame(event, on: thread)
             event.parentSeq = state.topSeq
             if let index = thread.frames.lastIndex(where: { $0 === state }) { thread.frames.remove(at: index) }
-            if event.type == TS_EVENT_YIELD { thread.suspended[event.frameID] = state }
+            if event.type == TS_EVENT_YIELD { suspended[event.frameID] = state }
             next.emit(event)
         case TS_EVENT_LINE:
             handleLine(event, state: frame(event, on: thread), next: next)

@@ -5,12 +5,9 @@ import TraceSnapPluginKit
 /// `Client.send` and `AsyncClient.send` (every `client.get/post/...`, `httpx.get`, and
 /// `client.stream(...)`), with the final status after redirects. A streamed response is not read:
 /// its size is the Content-Length header, or null.
-final class HttpxCapture: TraceSnapPlugin {
+enum HttpxReader: HTTPExchangeReader {
     static let name = "httpx"
     static let version = "1.0.0"
-    static let kind: PluginKind = .transform
-    static let features = ["extcall-http"]
-    static let events = EventMask([])
     static let reads = [
         "args[1].method", "args[1].url", "args[1].headers#dict", "kwargs.stream", "result.status_code",
         "result.headers#dict", "result.content#len",
@@ -20,22 +17,14 @@ final class HttpxCapture: TraceSnapPlugin {
         Watch(module: "httpx", qualname: "AsyncClient.send", reads: reads),
     ]
 
-    private let redaction: SecretRedaction
-
-    init(options: JSONValue) throws {
-        redaction = SecretRedaction(options: options)
-    }
-
-    func watched(_ call: WatchedCall, next: EventForwarder) throws {
+    static func exchange(of call: WatchedCall) -> HTTPExchange {
         let v = call.values
         let responseHeaders = v["result.headers#dict"]?.headerPairs ?? []
-        let exchange = HTTPExchange(
+        return HTTPExchange(
             verb: v["args[1].method"]?.stringValue ?? "GET", target: v["args[1].url"]?.stringValue ?? "",
-            status: v["result.status_code"]?.integer,
-            error: call.exceptionType.map { "\($0): \(call.exceptionMessage)" },
+            status: v["result.status_code"]?.integer, error: call.exceptionText,
             responseSize: v["result.content#len"]?.integer ?? ContentLength.of(responseHeaders),
             requestHeaders: v["args[1].headers#dict"]?.headerPairs ?? [], responseHeaders: responseHeaders)
-        exchange.emit(call: call, redaction: redaction, next: next)
     }
 }
 
@@ -45,5 +34,5 @@ public func tracesnapPluginInit(
     _ descriptor: UnsafeMutablePointer<UnsafePointer<ts_plugin_descriptor>?>?,
     _ error: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
 ) -> Int32 {
-    PluginExport.register(HttpxCapture.self, host: host, descriptor: descriptor, error: error)
+    PluginExport.register(HTTPCapture<HttpxReader>.self, host: host, descriptor: descriptor, error: error)
 }

@@ -5,12 +5,9 @@ import TraceSnapPluginKit
 /// (every `requests.get/post/...` goes through it), redirects included in the final answer.
 /// The response body is never read for the size: a `stream=True` response reports its
 /// Content-Length header (or null), any other its already-read content.
-final class RequestsCapture: TraceSnapPlugin {
+enum RequestsReader: HTTPExchangeReader {
     static let name = "requests"
     static let version = "1.0.0"
-    static let kind: PluginKind = .transform
-    static let features = ["extcall-http"]
-    static let events = EventMask([])
     static let watches = [
         Watch(
             module: "requests.sessions", qualname: "Session.send",
@@ -20,23 +17,15 @@ final class RequestsCapture: TraceSnapPlugin {
             ]),
     ]
 
-    private let redaction: SecretRedaction
-
-    init(options: JSONValue) throws {
-        redaction = SecretRedaction(options: options)
-    }
-
-    func watched(_ call: WatchedCall, next: EventForwarder) throws {
+    static func exchange(of call: WatchedCall) -> HTTPExchange {
         let v = call.values
         let responseHeaders = v["result.headers#dict"]?.headerPairs ?? []
         let streamed = v["kwargs.stream"]?.boolValue == true
         let size = streamed ? ContentLength.of(responseHeaders) : (v["result._content#len"]?.integer ?? ContentLength.of(responseHeaders))
-        let exchange = HTTPExchange(
+        return HTTPExchange(
             verb: v["args[1].method"]?.stringValue ?? "GET", target: v["args[1].url"]?.stringValue ?? "",
-            status: v["result.status_code"]?.integer,
-            error: call.exceptionType.map { "\($0): \(call.exceptionMessage)" }, responseSize: size,
+            status: v["result.status_code"]?.integer, error: call.exceptionText, responseSize: size,
             requestHeaders: v["args[1].headers#dict"]?.headerPairs ?? [], responseHeaders: responseHeaders)
-        exchange.emit(call: call, redaction: redaction, next: next)
     }
 }
 
@@ -46,5 +35,5 @@ public func tracesnapPluginInit(
     _ descriptor: UnsafeMutablePointer<UnsafePointer<ts_plugin_descriptor>?>?,
     _ error: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
 ) -> Int32 {
-    PluginExport.register(RequestsCapture.self, host: host, descriptor: descriptor, error: error)
+    PluginExport.register(HTTPCapture<RequestsReader>.self, host: host, descriptor: descriptor, error: error)
 }

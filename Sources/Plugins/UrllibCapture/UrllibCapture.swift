@@ -5,12 +5,9 @@ import TraceSnapPluginKit
 /// `OpenerDirector.open` — what `urllib.request.urlopen` calls — with the final status after
 /// redirects. An `HTTPError` (4xx/5xx) records its real status (the reference recorded null) and
 /// the program still gets the same exception; a connection error records the error.
-final class UrllibCapture: TraceSnapPlugin {
+enum UrllibReader: HTTPExchangeReader {
     static let name = "urllib"
     static let version = "1.0.0"
-    static let kind: PluginKind = .transform
-    static let features = ["extcall-http"]
-    static let events = EventMask([])
     static let watches = [
         Watch(
             module: "urllib.request", qualname: "OpenerDirector.open",
@@ -21,13 +18,7 @@ final class UrllibCapture: TraceSnapPlugin {
             ]),
     ]
 
-    private let redaction: SecretRedaction
-
-    init(options: JSONValue) throws {
-        redaction = SecretRedaction(options: options)
-    }
-
-    func watched(_ call: WatchedCall, next: EventForwarder) throws {
+    static func exchange(of call: WatchedCall) -> HTTPExchange {
         let v = call.values
         // `open(url_or_request, data=None, timeout=...)`
         let target = v["args[1].full_url"]?.stringValue ?? v["args[1]"]?.stringValue ?? ""
@@ -40,10 +31,9 @@ final class UrllibCapture: TraceSnapPlugin {
             let reason = v["exception.reason"]?.stringValue
             error = "\(type): \(reason ?? call.exceptionMessage)"
         }
-        let exchange = HTTPExchange(
+        return HTTPExchange(
             verb: verb, target: target, status: status, error: error, responseSize: ContentLength.of(responseHeaders),
             requestHeaders: v["args[1].headers#dict"]?.headerPairs ?? [], responseHeaders: responseHeaders)
-        exchange.emit(call: call, redaction: redaction, next: next)
     }
 }
 
@@ -53,5 +43,5 @@ public func tracesnapPluginInit(
     _ descriptor: UnsafeMutablePointer<UnsafePointer<ts_plugin_descriptor>?>?,
     _ error: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
 ) -> Int32 {
-    PluginExport.register(UrllibCapture.self, host: host, descriptor: descriptor, error: error)
+    PluginExport.register(HTTPCapture<UrllibReader>.self, host: host, descriptor: descriptor, error: error)
 }

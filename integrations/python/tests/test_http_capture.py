@@ -5,12 +5,12 @@ streaming left unread, secrets redacted, and the program's behaviour unchanged."
 import http.server
 import json
 import os
-import socket
 import threading
 
 import pytest
 
 from tsutil import needs_native, run_launched, run_plain, strip_ours
+from webapps import free_port
 
 pytestmark = needs_native
 
@@ -61,12 +61,6 @@ def server():
     srv.shutdown()
 
 
-def closed_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def record(tmp_path, source, plugins=None, env=None):
     script = tmp_path / "prog.py"
     script.write_text(source)
@@ -97,7 +91,7 @@ try:
 except urllib.error.HTTPError as err:
     print("http error", err.code)
 try:
-    urllib.request.urlopen("http://127.0.0.1:{closed_port()}/")
+    urllib.request.urlopen("http://127.0.0.1:{free_port()}/")
 except urllib.error.URLError as err:
     print("refused", type(err).__name__)
 req = urllib.request.Request(base + "/orders", data=b"abc", headers={{"Authorization": "Bearer " + os.environ["SECRET"]}})
@@ -131,7 +125,7 @@ streamed = requests.get(base + "/big", stream=True)
 print(streamed.status_code, streamed.raw.tell())
 print(len(streamed.content))
 try:
-    requests.get("http://127.0.0.1:{closed_port()}/", timeout=5)
+    requests.get("http://127.0.0.1:{free_port()}/", timeout=5)
 except requests.ConnectionError:
     print("refused")
 ''')

@@ -1,12 +1,11 @@
 """The Django integration (function views and Django REST framework ViewSets) against a real
 Django app served by wsgiref on 127.0.0.1."""
 
-import textwrap
 
 import pytest
 
 from tsutil import needs_native
-from webapps import AppServer, library_entries, traces_in
+from webapps import AppServers, library_entries, traces_in
 
 pytest.importorskip("django")
 pytest.importorskip("rest_framework")
@@ -95,18 +94,8 @@ if __name__ == "__main__":
 
 @pytest.fixture
 def app(tmp_path):
-    path = tmp_path / "django_shop.py"
-    path.write_text(textwrap.dedent(APP))
-    servers = []
-
-    def start(**env):
-        server = AppServer(path, {"TRACESNAP_HOME": tmp_path / "home", **env}, cwd=tmp_path)
-        servers.append(server)
-        return server
-
-    yield start
-    for server in servers:
-        server.stop()
+    with AppServers(tmp_path, "django_shop.py", APP) as start:
+        yield start
 
 
 def test_function_views_with_real_statuses(app, tmp_path):

@@ -5,12 +5,11 @@ import json
 import os
 import subprocess
 import sys
-import textwrap
 
 import pytest
 
 from tsutil import PACKAGE_DIR, needs_native
-from webapps import AppServer, traces_in
+from webapps import AppServers, traces_in
 
 pytest.importorskip("fastapi")
 pytest.importorskip("uvicorn")
@@ -97,18 +96,8 @@ if __name__ == "__main__":
 
 @pytest.fixture
 def app(tmp_path):
-    path = tmp_path / "fastapi_shop.py"
-    path.write_text(textwrap.dedent(APP))
-    servers = []
-
-    def start(**env):
-        server = AppServer(path, {"TRACESNAP_HOME": tmp_path / "home", **env}, cwd=tmp_path)
-        servers.append(server)
-        return server
-
-    yield start
-    for server in servers:
-        server.stop()
+    with AppServers(tmp_path, "fastapi_shop.py", APP) as start:
+        yield start
 
 
 def test_async_and_sync_endpoints(app, tmp_path):

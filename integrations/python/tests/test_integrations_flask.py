@@ -1,12 +1,11 @@
 """The Flask integration against a real Flask app served by werkzeug on 127.0.0.1."""
 
 import concurrent.futures
-import textwrap
 
 import pytest
 
 from tsutil import needs_native
-from webapps import AppServer, library_entries, traces_in
+from webapps import AppServers, library_entries, traces_in
 
 pytest.importorskip("flask")
 pytestmark = needs_native
@@ -127,20 +126,9 @@ if __name__ == "__main__":
 
 @pytest.fixture
 def app(tmp_path):
-    (tmp_path / "shop").mkdir()
-    path = tmp_path / "shop" / "flask_shop.py"
-    path.write_text(textwrap.dedent(APP))
-    (tmp_path / "shop" / ".tracesnap.toml").write_text('project = "shop \\"web\\""\n')
-    servers = []
-
-    def start(args=(), **env):
-        server = AppServer(path, {"TRACESNAP_HOME": tmp_path / "home", **env}, cwd=tmp_path, args=args)
-        servers.append(server)
-        return server
-
-    yield start
-    for server in servers:
-        server.stop()
+    with AppServers(tmp_path, "shop/flask_shop.py", APP,
+                    files={"shop/.tracesnap.toml": 'project = "shop \\"web\\""\n'}) as start:
+        yield start
 
 
 def test_a_request_is_recorded_with_its_real_status(app, tmp_path):

@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import textwrap
 import time
 import urllib.error
 import urllib.request
@@ -65,6 +66,45 @@ class AppServer:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
         return self.proc.stderr.read()
+
+
+class AppServers:
+    """The ``app`` fixture of the integration tests: writes an app (``source``, dedented) to
+    ``tmp_path / relative`` with any extra ``files`` ({relative path: text}), and
+    ``start(args=(), **env)`` serves it (TRACESNAP_HOME in ``tmp_path / "home"``, working directory
+    ``tmp_path``); every server started is stopped when the ``with`` block ends.
+
+        @pytest.fixture
+        def app(tmp_path):
+            with AppServers(tmp_path, "flask_shop.py", APP) as start:
+                yield start
+    """
+
+    def __init__(self, tmp_path: Path, relative: str, source: str, files=None):
+        self.tmp_path = tmp_path
+        self.path = self._write(relative, textwrap.dedent(source))
+        for name, text in (files or {}).items():
+            self._write(name, text)
+        self.servers = []
+
+    def _write(self, relative: str, text: str) -> Path:
+        path = self.tmp_path / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        return path
+
+    def start(self, args=(), **env) -> AppServer:
+        server = AppServer(self.path, {"TRACESNAP_HOME": self.tmp_path / "home", **env}, cwd=self.tmp_path,
+                           args=args)
+        self.servers.append(server)
+        return server
+
+    def __enter__(self):
+        return self.start
+
+    def __exit__(self, *exc_info):
+        for server in self.servers:
+            server.stop()
 
 
 def traces_in(directory: Path):

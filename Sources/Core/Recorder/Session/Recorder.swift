@@ -48,6 +48,29 @@ final class Recorder {
     var reportsHandling = false
     /// False after `stop()`: late callbacks (other threads) return at once.
     private(set) var isActive = true
+    /// Hook calls inside this recorder right now, on any thread. The recorder calls Python (the
+    /// code analyzer, a `__repr__` written in Python, a `__del__` run by a decref), and Python
+    /// can hand the GIL to another thread meanwhile: that thread may enter this recorder too, or
+    /// stop the recording. So `stop()` leaves releasing frames, code facts and caches to the
+    /// last call that leaves, and nothing is emitted once stopped (the bus may be gone).
+    private var entries = 0
+    private var released = false
+    /// Suspended generator/coroutine frames, by `PyFrameObject *`. Per recording, not per
+    /// thread: a generator suspended on one thread may be resumed on another.
+    private var suspended: [UnsafeRawPointer: FrameState] = [:]
+
+    @inline(__always)
+    private func enter() -> Bool {
+        guard isActive else { return false }
+        entries &+= 1
+        return true
+    }
+
+    @inline(__always)
+    private func leave() {
+        entries &-= 1
+        if entries == 0 && !isActive { releaseResources() }
+    }
     /// A recording scoped to one thread (a web request): the ident of that thread; events of every
     /// other thread are ignored (never disabled: other threads may run the same code unrecorded).
     var scopeThread: UInt?
@@ -61,6 +84,8 @@ final class Recorder {
     @inline(__always)
     @discardableResult
     private func send(_ event: inout ts_event) -> Int64 {
+        // Stopped while this thread was in Python (another thread stopped the recording).
+        guard isActive else { return -1 }
         if let scopeTask, event.task != scopeTask { return -1 }
         return withUnsafeMutablePointer(to: &event) { bus.emit($0) }
     }
@@ -116,6 +141,14 @@ final class Recorder {
     }
 
     private func analyze(_ code: PyObjectPointer, key: UnsafeRawPointer) -> CodeInfo {
+        guard isActive else {
+            // Stopped (the analyzer may be released already): untraced, and not cached.
+            let untraced = CodeInfo(untraced: code)
+            untraced.release()
+            return untraced
+        }
+        entries &+= 1
+        defer { leave() }
         var guardState = PendingErrorGuard()
         defer { guardState.restore() }
         var info: CodeInfo?
@@ -130,8 +163,19 @@ final class Recorder {
                 PyErr_Clear()
             }
         }
+        // The analyzer is Python: another thread may have analyzed the same code meanwhile, and
+        // its frames point at that CodeInfo, which must stay the one cached.
+        if let existing = codes[key] {
+            info?.release()
+            return existing
+        }
         let resolved = info ?? CodeInfo(untraced: code)
-        codes[key] = resolved
+        if released {
+            // Stopped and released meanwhile: keep nothing.
+            resolved.release()
+        } else {
+            codes[key] = resolved
+        }
         return resolved
     }
 
@@ -188,8 +232,10 @@ final class Recorder {
 
     /// A traced code object started running (a new call).
     func onStart(info: CodeInfo, frame: OpaquePointer?) {
+        guard enter() else { return }
+        defer { leave() }
         let thread = currentThread()
-        if let frame, info.isResumable, let suspended = thread.suspended.removeValue(forKey: UnsafeRawPointer(frame)) {
+        if let frame, info.isResumable, let suspended = takeSuspended(frame, info: info) {
             resume(suspended, on: thread)
             return
         }
@@ -198,13 +244,25 @@ final class Recorder {
 
     /// A generator or coroutine frame resumed (3.12+: `PY_RESUME` / `PY_THROW`).
     func onResume(info: CodeInfo, frame: OpaquePointer?) {
+        guard enter() else { return }
+        defer { leave() }
         let thread = currentThread()
-        if let frame, let suspended = thread.suspended.removeValue(forKey: UnsafeRawPointer(frame)) {
+        if let frame, let suspended = takeSuspended(frame, info: info) {
             resume(suspended, on: thread)
             return
         }
         // A resume of a frame that started before recording: adopt it.
         _ = pushFrame(on: thread, info: info, frame: frame)
+    }
+
+    /// The suspended state of `frame`, when it is a suspension of the same code (a frame whose
+    /// generator was freed without us seeing it end leaves a stale entry; its address can be
+    /// reused by another generator's frame).
+    private func takeSuspended(_ frame: OpaquePointer, info: CodeInfo) -> FrameState? {
+        guard let state = suspended.removeValue(forKey: UnsafeRawPointer(frame)) else { return nil }
+        if state.info === info { return state }
+        state.releaseAll()
+        return nil
     }
 
     private func resume(_ state: FrameState, on thread: ThreadState) {
@@ -217,6 +275,8 @@ final class Recorder {
 
     /// A new line is about to run.
     func onLine(info: CodeInfo, frame: OpaquePointer?, line: Int32) {
+        guard enter() else { return }
+        defer { leave() }
         let thread = currentThread()
         let state = frameState(on: thread, info: info, frame: frame)
         if let pending = state.pendingException {
@@ -236,6 +296,8 @@ final class Recorder {
 
     /// The frame returns `value`, or unwinds when `value` is nil.
     func onReturn(info: CodeInfo, frame: OpaquePointer?, value: PyObjectPointer?, unwinding: Bool) {
+        guard enter() else { return }
+        defer { leave() }
         let thread = currentThread()
         let state = frameState(on: thread, info: info, frame: frame)
         checkChanges(state, thread: thread, frame: frame)
@@ -263,6 +325,8 @@ final class Recorder {
 
     /// A generator or coroutine suspends, handing out `value`.
     func onYield(info: CodeInfo, frame: OpaquePointer?, value: PyObjectPointer?) {
+        guard enter() else { return }
+        defer { leave() }
         let thread = currentThread()
         let state = frameState(on: thread, info: info, frame: frame)
         if let pending = state.pendingException {
@@ -280,7 +344,9 @@ final class Recorder {
         state.suspended = true
         state.setPendingException(nil)
         if let frame = frame ?? state.frame {
-            thread.suspended[UnsafeRawPointer(frame)] = state
+            if let stale = suspended.updateValue(state, forKey: UnsafeRawPointer(frame)), stale !== state {
+                stale.releaseAll()
+            }
         }
     }
 
@@ -292,6 +358,8 @@ final class Recorder {
 
     /// An exception is raised in, or arrives in, the frame.
     func onException(info: CodeInfo, frame: OpaquePointer?, exception: PyObjectPointer, line: Int32?) {
+        guard enter() else { return }
+        defer { leave() }
         let thread = currentThread()
         let state = frameState(on: thread, info: info, frame: frame)
         if state.pendingException == exception {
@@ -309,6 +377,8 @@ final class Recorder {
 
     /// The frame caught its pending exception (3.12+: `EXCEPTION_HANDLED`).
     func onExceptionHandled(info: CodeInfo, frame: OpaquePointer?, exception: PyObjectPointer) {
+        guard enter() else { return }
+        defer { leave() }
         let thread = currentThread()
         let state = frameState(on: thread, info: info, frame: frame)
         if state.pendingException == nil {
@@ -323,6 +393,8 @@ final class Recorder {
 
     /// An exception leaves a traced frame by unwinding (3.12+: `PY_UNWIND`).
     func onUnwind(info: CodeInfo, frame: OpaquePointer?, exception: PyObjectPointer) {
+        guard enter() else { return }
+        defer { leave() }
         let thread = currentThread()
         let state = frameState(on: thread, info: info, frame: frame)
         if state.pendingException == nil {
@@ -335,18 +407,26 @@ final class Recorder {
 
     /// Whether the traced frame `frame` has an exception passing through it.
     func hasPendingException(frame: OpaquePointer) -> Bool {
-        currentThread().stack.last(where: { $0.frame == frame })?.pendingException != nil
+        guard isActive else { return false }
+        return currentThread().stack.last(where: { $0.frame == frame })?.pendingException != nil
     }
 
-    /// Stops recording: later callbacks are ignored; retained objects are released.
+    /// Stops recording: later callbacks are ignored; retained objects are released now, or by the
+    /// last hook call still inside the recorder on another thread (see `entries`).
     func stop() {
         isActive = false
+        if entries == 0 { releaseResources() }
+    }
+
+    private func releaseResources() {
+        guard !released else { return }
+        released = true
         for thread in threads.values {
             for state in thread.stack { state.releaseAll() }
-            for state in thread.suspended.values { state.releaseAll() }
             thread.stack.removeAll()
-            thread.suspended.removeAll()
         }
+        for state in suspended.values { state.releaseAll() }
+        suspended.removeAll()
         threads.removeAll()
         lastThread = nil
         for info in codes.values { info.release() }
@@ -383,6 +463,16 @@ final class Recorder {
         guard count > 0 else {
             send(&event)
             return
+        }
+        // Taken, not shared, while reprs run: a repr can run Python, and another thread can emit
+        // a call of its own meanwhile (it then finds them empty and uses buffers of its own).
+        var callValues = self.callValues
+        var callIndices = self.callIndices
+        self.callValues = []
+        self.callIndices = []
+        defer {
+            self.callValues = callValues
+            self.callIndices = callIndices
         }
         callValues.removeAll(keepingCapacity: true)
         callIndices.removeAll(keepingCapacity: true)

@@ -2,9 +2,6 @@
 final class ThreadState {
     let ident: UInt
     var stack: [FrameState] = []
-    /// Suspended generator/coroutine frames, by `PyFrameObject *` (used by the settrace hook,
-    /// which reports a resume as a new "call").
-    var suspended: [UnsafeRawPointer: FrameState] = [:]
     /// The exception most recently unwound out of a traced frame on this thread: when it shows up
     /// in the caller it is "propagated", not "raised".
     var unwindingException: UnsafeRawPointer?

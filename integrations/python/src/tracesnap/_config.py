@@ -5,8 +5,9 @@ records: the ``tracesnap record`` runner and the in-process API (``tracesnap.rec
 :func:`resolve`, and ``tracesnap plugins`` runs ``tracesnap._plugins`` in that interpreter, which
 does too. ``python -m tracesnap._config [--start DIR]`` prints the resolved configuration as JSON.
 The recorder itself and the plugins never parse TOML (they are Foundation-free native code);
-they receive the result as JSON. The Swift host only writes the file (``init``, ``project
-NAME``) and reads its ``project`` key for ``project``/``view`` (the reference behaviour).
+they receive the result as JSON. The web integrations resolve it per request. The Swift host only
+writes the file (``init``, ``project NAME``); ``tracesnap project`` and ``view`` run ``python -m
+tracesnap._config`` for the project.
 
 Where values come from, highest precedence first:
 
@@ -493,6 +494,42 @@ class Config:
         if stem.startswith("lib"):
             stem = stem[3:]
         return dict(self.options.get(stem, {}))
+
+    def sinks(self, library_sink: Dict[str, Any], library: bool = True,
+              out: Optional[str] = None) -> Tuple[List[Dict[str, Any]], List[str]]:
+        """The sinks of a recording and the plugins left, as ``tracesnap record`` chooses them
+        (the runner and the web integrations use this): ``out`` (a file, its sink chosen by its
+        extension), then the default sink — the library (``library_sink``, the library sink's
+        options) or the configured ``sink`` plugin, which writes to its ``path`` option or
+        ``<output_dir>/<trace id>.<name>``; ``library=False`` (``--no-library``) turns the default
+        sink off. ``--plugin sqlite`` / ``--plugin compact`` (or ``sink`` set to one of them) files
+        the library entry in that form, ``--plugin library`` adds the library sink. Returns ``(sinks, plugins)``."""
+        plugins = list(self.plugins)
+        sinks: List[Dict[str, Any]] = []
+        if out:
+            from ._native import sink_for_path
+
+            sinks.append({"name": sink_for_path(out), "path": out})
+        library_form = next((name for name in ("sqlite", "compact") if name in plugins), None)
+        if library_form is None and self.sink in ("sqlite", "compact"):
+            library_form = self.sink
+        if library and library_form:
+            # `--plugin sqlite` / `--plugin compact` (or `sink = "compact"`): the library holds the
+            # trace in that form (traces/<id>.sqlite, traces/<id>.tsnap)
+            if library_form in plugins:
+                plugins.remove(library_form)
+            sinks.append({"name": library_form, "library": {
+                "home": library_sink["home"], "name": library_sink["name_"], "project": library_sink["project"],
+                "source": library_sink["source"]}})
+        elif library and self.sink == "library":
+            sinks.append(library_sink)
+        elif library:
+            sinks.append(dict(self.options_for(self.sink), name=self.sink))
+        if "library" in plugins:  # `--plugin library`: the library sink with its options
+            plugins.remove("library")
+            if not any(sink["name"] == "library" for sink in sinks):
+                sinks.append(library_sink)
+        return sinks, plugins
 
     def included_files(self) -> List[str]:
         """The ``.py`` files matched by the include globs (relative to the project root)."""

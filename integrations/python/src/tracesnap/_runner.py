@@ -287,13 +287,11 @@ class _Recorder:
         self._finished = False
         self.project = config.project
         try:
-            from tracesnap._native import sink_for_path
             from tracesnap._recording import NativeSession
         except Exception as exc:  # ImportError until the native binding lands, OSError, ...
             self.error = f"the native recorder is unavailable ({type(exc).__name__}: {exc})"
             return
         project = config.project
-        plugins = [p for p in config.plugins]
         library_sink = {
             "name": "library",
             "home": request.home,
@@ -302,30 +300,9 @@ class _Recorder:
             "source": request.script,
             "copies": [],
         }
-        sinks: List[Dict[str, Any]] = []
-        if request.out:  # the sink that writes --out is chosen by its extension (.sqlite, .ndjson)
-            sinks.append({"name": sink_for_path(request.out), "path": request.out})
-        library_form = next((name for name in ("sqlite", "compact") if name in plugins), None)
-        if library_form is None and config.sink in ("sqlite", "compact"):
-            library_form = config.sink
-        if request.library and library_form:
-            # `--plugin sqlite` / `--plugin compact` (or the config's `sink`): the library holds the
-            # trace in that form (traces/<id>.sqlite, traces/<id>.tsnap)
-            if library_form in plugins:
-                plugins.remove(library_form)
-            sinks.append({"name": library_form, "library": {
-                "home": request.home, "name": request.name, "project": project,
-                "source": request.script}})
-        # The default sink (config `sink`, TRACESNAP_SINK): the library unless set otherwise;
-        # --no-library turns it off.
-        elif request.library and config.sink == "library":
-            sinks.append(library_sink)
-        elif request.library:
-            sinks.append(dict(config.options_for(config.sink), name=config.sink))
-        if "library" in plugins:  # `--plugin library`: the library sink with its options
-            plugins.remove("library")
-            if not any(sink["name"] == "library" for sink in sinks):
-                sinks.append(library_sink)
+        # --out (its sink chosen by extension), then the default sink (config `sink`,
+        # TRACESNAP_SINK): the library unless set otherwise; --no-library turns it off.
+        sinks, plugins = config.sinks(library_sink, library=request.library, out=request.out)
         session_extra: Dict[str, Any] = {"argv": list(request.argv)}
         if project:
             session_extra["project"] = project

@@ -180,39 +180,47 @@ class _Slot:
         if inspect.iscoroutinefunction(original):
             @functools.wraps(original)
             async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
-                if slot.active.get():
-                    return await original(*args, **kwargs)
-                token = slot.active.set(True)
-                started = time.monotonic_ns()
-                try:
-                    result = await original(*args, **kwargs)
-                except BaseException as exc:
-                    slot.active.reset(token)
-                    slot._finish(started, args, kwargs, None, exc)
-                    raise
-                slot.active.reset(token)
-                slot._finish(started, args, kwargs, result, None)
-                return result
+                with _Call(slot, args, kwargs) as call:
+                    call.result = await original(*args, **kwargs)
+                    return call.result
 
             return async_wrapper
 
         @functools.wraps(original)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            if slot.active.get():
-                return original(*args, **kwargs)
-            token = slot.active.set(True)
-            started = time.monotonic_ns()
-            try:
-                result = original(*args, **kwargs)
-            except BaseException as exc:
-                slot.active.reset(token)
-                slot._finish(started, args, kwargs, None, exc)
-                raise
-            slot.active.reset(token)
-            slot._finish(started, args, kwargs, result, None)
-            return result
+            with _Call(slot, args, kwargs) as call:
+                call.result = original(*args, **kwargs)
+                return call.result
 
         return wrapper
+
+
+class _Call:
+    """One call of a wrapped callable (the body of both the sync and the async wrapper): an
+    outermost call is timed and, when it returns or raises, reported to the slot's watches; a
+    call nested in one is not. The exception, if any, goes on unchanged."""
+
+    __slots__ = ("slot", "args", "kwargs", "result", "token", "started")
+
+    def __init__(self, slot: _Slot, args: tuple, kwargs: dict) -> None:
+        self.slot = slot
+        self.args = args
+        self.kwargs = kwargs
+        self.result = None
+        self.token = None
+
+    def __enter__(self) -> "_Call":
+        if not self.slot.active.get():
+            self.token = self.slot.active.set(True)
+            self.started = time.monotonic_ns()
+        return self
+
+    def __exit__(self, exc_type: Any, exception: Any, traceback: Any) -> bool:
+        if self.token is not None:
+            self.slot.active.reset(self.token)
+            self.slot._finish(self.started, self.args, self.kwargs, self.result if exception is None else None,
+                              exception)
+        return False
 
 
 # (id(owner), attribute) -> the slot wrapped there now.

@@ -28,11 +28,9 @@ views are wrapped as such. See ``tracesnap.integrations._request`` for the rest.
 
 from __future__ import annotations
 
-import functools
-import inspect
 from typing import Any, Callable, Dict, Optional
 
-from ._request import RequestRecording, check_config, decorator, status_of_exception
+from ._request import check_config, decorator, status_of_exception, wrap_view
 
 __all__ = ["traced"]
 
@@ -68,58 +66,14 @@ def _exception_status(exc: BaseException) -> int:
     return status_of_exception(exc)
 
 
+def _status_of(result: Any) -> int:
+    status = getattr(result, "status_code", 200)
+    return status if isinstance(status, int) else 200
+
+
 def _wrap(view: Callable[..., Any], name: Optional[str]) -> Callable[..., Any]:
-    is_async = inspect.iscoroutinefunction(view)
-
-    def begin() -> Optional[RequestRecording]:
-        try:
-            recording = RequestRecording(view, name, _config(), is_async)
-        except Exception:
-            return None
-        return recording if recording.begin() else None
-
-    def end(recording: Optional[RequestRecording], request: Any, status: int,
-            error: Optional[BaseException] = None) -> None:
-        if recording is None:
-            return
-        try:
-            info = _request_info(request)
-        except Exception:
-            info = {}
-        recording.end(info, status, error)
-
-    def status_of(result: Any) -> int:
-        status = getattr(result, "status_code", 200)
-        return status if isinstance(status, int) else 200
-
-    if is_async:
-        @functools.wraps(view)
-        async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
-            recording = begin()
-            request = _find_request(args, kwargs)
-            try:
-                result = await view(*args, **kwargs)
-            except BaseException as exc:
-                end(recording, request, _exception_status(exc), exc)
-                raise
-            end(recording, request, status_of(result))
-            return result
-
-        return async_wrapper
-
-    @functools.wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        recording = begin()
-        request = _find_request(args, kwargs)
-        try:
-            result = view(*args, **kwargs)
-        except BaseException as exc:
-            end(recording, request, _exception_status(exc), exc)
-            raise
-        end(recording, request, status_of(result))
-        return result
-
-    return wrapper
+    return wrap_view(view, name, config=_config, find_request=_find_request, request_info=_request_info,
+                     status_of=_status_of, exception_status=_exception_status)
 
 
 traced = decorator(_wrap)

@@ -21,11 +21,9 @@ See ``tracesnap.integrations._request`` for the rest.
 
 from __future__ import annotations
 
-import functools
-import inspect
 from typing import Any, Callable, Dict, Iterable, Optional
 
-from ._request import RequestRecording, check_config, decorator, status_of_exception
+from ._request import check_config, decorator, wrap_view
 
 __all__ = ["configure", "traced"]
 
@@ -64,53 +62,8 @@ def _status_of(result: Any) -> int:
 
 
 def _wrap(view: Callable[..., Any], name: Optional[str]) -> Callable[..., Any]:
-    is_async = inspect.iscoroutinefunction(view)
-
-    def begin() -> Optional[RequestRecording]:
-        try:
-            recording = RequestRecording(view, name, dict(_settings), is_async)
-        except Exception:
-            return None
-        return recording if recording.begin() else None
-
-    def end(recording: Optional[RequestRecording], request: Any, status: int,
-            error: Optional[BaseException] = None) -> None:
-        if recording is None:
-            return
-        try:
-            info = _request_info(request)
-        except Exception:
-            info = {}
-        recording.end(info, status, error)
-
-    if is_async:
-        @functools.wraps(view)
-        async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
-            recording = begin()
-            request = _find_request(args, kwargs)
-            try:
-                result = await view(*args, **kwargs)
-            except BaseException as exc:
-                end(recording, request, status_of_exception(exc), exc)
-                raise
-            end(recording, request, _status_of(result))
-            return result
-
-        return async_wrapper
-
-    @functools.wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        recording = begin()
-        request = _find_request(args, kwargs)
-        try:
-            result = view(*args, **kwargs)
-        except BaseException as exc:
-            end(recording, request, status_of_exception(exc), exc)
-            raise
-        end(recording, request, _status_of(result))
-        return result
-
-    return wrapper
+    return wrap_view(view, name, config=lambda: dict(_settings), find_request=_find_request,
+                     request_info=_request_info, status_of=_status_of)
 
 
 traced = decorator(_wrap)

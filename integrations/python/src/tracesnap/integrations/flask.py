@@ -16,11 +16,9 @@ support) are both wrapped. See ``tracesnap.integrations._request`` for the rest.
 
 from __future__ import annotations
 
-import functools
-import inspect
 from typing import Any, Callable, Dict, Optional
 
-from ._request import RequestRecording, check_config, decorator, status_of_exception
+from ._request import check_config, decorator, wrap_view
 
 __all__ = ["traced"]
 
@@ -29,14 +27,6 @@ def _config() -> Dict[str, Any]:
     from flask import current_app
 
     return check_config(current_app.config.get("TRACESNAP"), 'app.config["TRACESNAP"]')
-
-
-def _request_info() -> Dict[str, Any]:
-    from flask import request
-
-    rule = request.url_rule
-    return {"method": request.method, "path": request.path, "route": rule.rule if rule is not None else None,
-            "query": request.query_string.decode("latin-1")}
 
 
 def _status_of(result: Any) -> int:
@@ -48,51 +38,16 @@ def _status_of(result: Any) -> int:
         return 200
 
 
+def _request_info(_found: Any) -> Dict[str, Any]:
+    from flask import request  # the request of this context (Flask views take no request argument)
+
+    rule = request.url_rule
+    return {"method": request.method, "path": request.path, "route": rule.rule if rule is not None else None,
+            "query": request.query_string.decode("latin-1")}
+
+
 def _wrap(view: Callable[..., Any], name: Optional[str]) -> Callable[..., Any]:
-    is_async = inspect.iscoroutinefunction(view)
-
-    def begin() -> Optional[RequestRecording]:
-        try:
-            recording = RequestRecording(view, name, _config(), is_async)
-        except Exception:
-            return None
-        return recording if recording.begin() else None
-
-    def end(recording: Optional[RequestRecording], status: int, error: Optional[BaseException] = None) -> None:
-        if recording is None:
-            return
-        try:
-            info = _request_info()
-        except Exception:
-            info = {}
-        recording.end(info, status, error)
-
-    if is_async:
-        @functools.wraps(view)
-        async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
-            recording = begin()
-            try:
-                result = await view(*args, **kwargs)
-            except BaseException as exc:
-                end(recording, status_of_exception(exc), exc)
-                raise
-            end(recording, _status_of(result) if recording else 200)
-            return result
-
-        return async_wrapper
-
-    @functools.wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        recording = begin()
-        try:
-            result = view(*args, **kwargs)
-        except BaseException as exc:
-            end(recording, status_of_exception(exc), exc)
-            raise
-        end(recording, _status_of(result) if recording else 200)
-        return result
-
-    return wrapper
+    return wrap_view(view, name, config=_config, request_info=_request_info, status_of=_status_of)
 
 
 traced = decorator(_wrap)
