@@ -266,27 +266,6 @@ def short_name(name):
     return symbol, obj
 
 
-def marginal_by_object(small_out, large_out):
-    """{object basename: Ir(large) - Ir(small)} of self cost, summed per ELF object."""
-    a, b = annotate_self(small_out), annotate_self(large_out)
-    totals = {}
-    for key in set(a) | set(b):
-        obj = short_name(key)[1] or "?"
-        totals[obj] = totals.get(obj, 0) + b.get(key, 0) - a.get(key, 0)
-    return totals
-
-
-def object_breakdown(outdir, recorded, small, large, d_events):
-    """Instructions per event by where they run: the recorded run's marginal cost per object minus
-    the plain run's, so the interpreter's own work on the workload cancels out."""
-    ours = marginal_by_object(os.path.join(outdir, f"callgrind.{recorded}.{small}.out"),
-                              os.path.join(outdir, f"callgrind.{recorded}.{large}.out"))
-    plain = marginal_by_object(os.path.join(outdir, f"callgrind.plain.{small}.out"),
-                               os.path.join(outdir, f"callgrind.plain.{large}.out"))
-    rows = sorted(((ours.get(k, 0) - plain.get(k, 0)) / d_events, k) for k in set(ours) | set(plain))
-    return [(obj, round(cost)) for cost, obj in reversed(rows) if abs(cost) >= 5]
-
-
 def marginal_functions(small_out, large_out, d_events, limit=20):
     if not shutil.which("callgrind_annotate"):
         return ""
@@ -345,15 +324,11 @@ def run_callgrind(exe, args, outdir):
     os.makedirs(os.path.dirname(kept), exist_ok=True)
     shutil.copyfile(os.path.join(outdir, f"callgrind.{recorded}.{large}.out"), kept)
     log(f"  kept {kept} (open with callgrind_annotate or kcachegrind)")
-    by_object = object_breakdown(outdir, recorded, small, large, d_events) if shutil.which("callgrind_annotate") else []
     result = {"workload": workload, "python": version, "sink": args.callgrind_sink, "sizes": [small, large], "events": d_events,
               "ir_recorded": d_ours, "ir_plain": d_plain, "ir_per_event": per_event,
-              "ir_total_recorded_per_event": d_ours / d_events, "top_self": top, "by_object": by_object}
+              "ir_total_recorded_per_event": d_ours / d_events, "top_self": top}
     print(f"\ncallgrind {workload} (Python {version}, {args.callgrind_sink} sink): {per_event:,.0f} instructions per event for the recorder "
           f"({d_events} extra events between n={small} and n={large}; plain {d_plain:,} Ir, recorded {d_ours:,} Ir)")
-    if by_object:
-        print("by object (recorded minus plain), instructions per event:\n" +
-              "\n".join(f"{cost:8d}  {obj}" for obj, cost in by_object))
     if top:
         print("functions by marginal self cost, instructions per event (recorded, n=%d minus n=%d):\n%s"
               % (large, small, top))
@@ -530,19 +505,12 @@ def render_docs(report):
         lines += [
             "## Instructions per event (callgrind)",
             "",
-            f"`{c['workload']}` on Python {c['python']} with the {c.get('sink', 'json')} sink, "
-            f"n = {c['sizes'][0]} and {c['sizes'][1]}: "
+            f"`{c['workload']}` on Python {c['python']}, n = {c['sizes'][0]} and {c['sizes'][1]}: "
             f"**{c['ir_per_event']:,.0f} instructions per event** added by the recorder "
             f"({c['ir_total_recorded_per_event']:,.0f} per event including the interpreter's own work; "
             f"{c['events']:,} extra events). Deterministic: use it as the regression signal.",
             "",
         ]
-        if c.get("by_object"):
-            lines += ["Where they run (each object's marginal self cost in the recorded run minus the plain run's; "
-                      "`libswiftCore` is mostly reference counting, `libpython` the interpreter's work for the "
-                      "hook and the value reads):", "", "| object | instructions per event |", "|---|---:|"]
-            lines += [f"| `{obj}` | {cost:,} |" for obj, cost in c["by_object"]]
-            lines += [""]
         if c.get("top_self"):
             lines += ["Functions by marginal self cost (instructions per event, recorded run at the larger size "
                       "minus the smaller). Code linked into several plugins (PluginKit's `eventCallback`, "
