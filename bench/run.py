@@ -505,7 +505,8 @@ def render_docs(report):
         lines += [
             "## Instructions per event (callgrind)",
             "",
-            f"`{c['workload']}` on Python {c['python']}, n = {c['sizes'][0]} and {c['sizes'][1]}: "
+            f"`{c['workload']}` on Python {c['python']} with the {c.get('sink', 'json')} sink, "
+            f"n = {c['sizes'][0]} and {c['sizes'][1]}: "
             f"**{c['ir_per_event']:,.0f} instructions per event** added by the recorder "
             f"({c['ir_total_recorded_per_event']:,.0f} per event including the interpreter's own work; "
             f"{c['events']:,} extra events). Deterministic: use it as the regression signal.",
