@@ -454,7 +454,7 @@ def machine_info():
                     break
     except OSError:
         pass
-    return {"nproc": os.cpu_count(), "cpu": cpu, "kernel": platform.release(),
+    return {"nproc": os.cpu_count(), "cpu": cpu, "kernel": platform.release(), "loadavg": round(os.getloadavg()[0], 1),
             "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
 
 
@@ -474,7 +474,9 @@ def render_docs(report):
         "## Machine and run",
         "",
         f"- Date: {m['date']}; recorder at commit `{report['revision']}` ({report['recorder']})",
-        f"- CPU: {m['cpu']}, `nproc` = {m['nproc']} (shared VM: other work ran concurrently), kernel {m['kernel']}",
+        f"- CPU: {m['cpu']}, `nproc` = {m['nproc']} (shared VM: other work ran concurrently"
+        + (f"; 1-minute load average {m['loadavg']} when the run started" if m.get("loadavg") is not None else "")
+        + f"), kernel {m['kernel']}",
         f"- Pythons: {', '.join(r['python'] for r in report['results'])}",
         f"- Command: `{report['command']}`",
         f"- Sizes: {'quick' if a['quick'] else 'full'}; {a['repeat']} runs per mode"
