@@ -62,9 +62,18 @@ final class Recorder {
     @inline(__always)
     private func enter() -> Bool {
         guard isActive else { return false }
+        if entries == 0 { callbackTime = now() }
         entries &+= 1
         return true
     }
+
+    /// The clock read once when the outermost hook callback began: the events one callback emits
+    /// (the assigns of the line that just ran, then the new line) share it, which saves a clock
+    /// read per event and keeps `ts` non-decreasing.
+    private var callbackTime: Int64 = 0
+
+    @inline(__always)
+    private func eventTime() -> Int64 { entries > 0 ? callbackTime : now() }
 
     @inline(__always)
     private func leave() {
@@ -310,7 +319,7 @@ final class Recorder {
             if let pending = state.pendingException {
                 // Returned normally: whatever was pending was dealt with.
                 emitHandled(state, thread: thread, exception: pending)
-                event.ts = now()
+                event.ts = eventTime()
             }
             thread.unwindingException = nil
             let captured = capturer.capture(value ?? Py.none)
@@ -443,7 +452,7 @@ final class Recorder {
 
     @inline(__always)
     private func baseEvent(_ type: ts_event_type, _ state: FrameState, thread: ThreadState, line: Int32) -> ts_event {
-        var event = ts_event.blank(type: type, ts: now())
+        var event = ts_event.blank(type: type, ts: eventTime())
         event.depth = state.depth
         event.line = line
         event.thread = UInt64(thread.ident)
