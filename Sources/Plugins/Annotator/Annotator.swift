@@ -129,12 +129,11 @@ final class Annotator: TraceSnapPlugin {
             return
         }
         let contexts = structure.contexts(at: line)
+        let headed = structure.loops(headedAt: line)
 
         // A loop header reached from outside the loop starts a new entry of that loop.
-        do {
-            for loop in structure.loops(headedAt: line) where previous == 0 || !structure.loop(loop, covers: previous) {
-                if loop < state.iterations.count { state.iterations[loop] = -1 }
-            }
+        for loop in headed where previous == 0 || !structure.loop(loop, covers: previous) {
+            if loop < state.iterations.count { state.iterations[loop] = -1 }
         }
         // Leave the contexts this line is not in.
         while let top = state.stack.last, !contexts.contains(top.context) {
@@ -145,7 +144,7 @@ final class Annotator: TraceSnapPlugin {
         if structure.hasWhileBodyStart(line), let position = state.stack.firstIndex(where: { entry in
             guard entry.context.arm == -1, let body = structure.whileBodies[entry.context.node] else { return false }
             return line == body.lowerBound && previous >= line && body.contains(previous)
-                && !structure.loops(headedAt: line).contains { structure.loop($0, covers: previous) }
+                && !headed.contains { structure.loop($0, covers: previous) }
         }) {
             state.stack.removeSubrange(position...)
         }
@@ -153,7 +152,6 @@ final class Annotator: TraceSnapPlugin {
         let depth = state.stack.count
         if depth < contexts.count {
             for context in contexts[depth...] {
-                let node = structure.nodes[context.node]
                 var structural = ts_event.blank(from: event.pointer.pointee)
                 structural.parent_seq = state.topSeq
                 var taken: [UInt8] = []
@@ -167,12 +165,12 @@ final class Annotator: TraceSnapPlugin {
                     structural.type = TS_EVENT_LOOP.rawValue
                     structural.index = iteration
                 } else {
-                    let arm = node.arms[context.arm]
+                    let arm = structure.nodes[context.node].arms[context.arm]
                     structural.type = TS_EVENT_BRANCH.rawValue
                     taken = Array((FileStructure.takenByLabel[arm.label] ?? arm.label).utf8)
                     extra = Array("\"arm\":\"\(arm.label)\",\"arm_index\":\(context.arm)".utf8)
                 }
-                let seq = node.id.withUnsafeBytes { id in
+                let seq = structure.nodes[context.node].id.withUnsafeBytes { id in
                     taken.withUnsafeBytes { takenBytes in
                         extra.withUnsafeBytes { extraBytes in
                             structural.name = ts_str(id)
