@@ -145,15 +145,20 @@ def test_project_and_view_resolve_the_project_as_record_does(run, tmp_path, env)
     config.write_text('plugins = []\n')
     assert shown() == [f"deep  (defaulted to folder name — {config} has no project key)"]
 
+    def served():
+        """(project, startup lines) of `view` with `work` as its scan root."""
+        server = start_server(run, "--scan-root", work, "--port", "0", cwd=tmp_path, env=env)
+        try:
+            status, _, body = server.request("GET", "/api/session")
+        finally:
+            stop_server(server)
+        assert status == 200
+        return body["project"], server.stderr_lines
+
     # `view` serves the same project (its scan root's)
     pyproject.write_text('[tool.tracesnap]\nproject = "from-pyproject"\n')
     config.unlink()
-    server = start_server(run, "--scan-root", work, "--port", "0", cwd=tmp_path, env=env)
-    try:
-        status, _, body = server.request("GET", "/api/session")
-    finally:
-        stop_server(server)
-    assert status == 200 and body["project"] == "from-pyproject"
+    assert served()[0] == "from-pyproject"
 
     # a broken configuration: one line, as `record` says it, exit 2; `view` still serves
     config = write(root / "app" / ".tracesnap.toml", 'project = "p"\nredact = "pin"\n')
@@ -161,14 +166,9 @@ def test_project_and_view_resolve_the_project_as_record_does(run, tmp_path, env)
     assert result.returncode == 2 and result.stdout == ""
     assert result.stderr.splitlines() == [
         f"tracesnap: error: {config}:2: redact must be a list of variable names, not a string ('pin')"]
-    server = start_server(run, "--scan-root", work, "--port", "0", cwd=tmp_path, env=env)
-    try:
-        status, _, body = server.request("GET", "/api/session")
-    finally:
-        stop_server(server)
-    assert status == 200 and body["project"] == "p"
-    assert any(line.startswith(f"tracesnap: warning: {config}:2: redact must be a list")
-               for line in server.stderr_lines)
+    project, lines = served()
+    assert project == "p"
+    assert any(line.startswith(f"tracesnap: warning: {config}:2: redact must be a list") for line in lines)
 
 
 @needs_recorder

@@ -488,12 +488,17 @@ def test_record_job_eof(job_server):
     assert events[-1][0] == "exit" and events[-1][1]["returncode"] == 0
 
 
-def test_record_job_kill(server_factory, library, tmp_path, fake_python_package):
-    scan = tmp_path / "scan2"
+def _endless_script(scan, fake_python_package):
+    """A scan root with `loop.py`, which never ends, and the environment whose fake recorder
+    runs it (FAKE_LAUNCH_MODE=loop): for the tests that stop record jobs."""
     scan.mkdir()
     (scan / "loop.py").write_text("while True: pass\n")
-    env = {"TRACESNAP_PYTHON_PACKAGE": fake_python_package, "TRACESNAP_PYTHON": sys.executable,
-           "FAKE_LAUNCH_MODE": "loop"}
+    return scan, {"TRACESNAP_PYTHON_PACKAGE": fake_python_package, "TRACESNAP_PYTHON": sys.executable,
+                  "FAKE_LAUNCH_MODE": "loop"}
+
+
+def test_record_job_kill(server_factory, library, tmp_path, fake_python_package):
+    scan, env = _endless_script(tmp_path / "scan2", fake_python_package)
     server = server_factory("--scan-root", scan, cwd=tmp_path, env=env)
     job = server.request("POST", "/api/run/script/start", body={"path": "loop.py"})[2]["job_id"]
     time.sleep(0.8)
@@ -507,11 +512,7 @@ def test_record_job_kill(server_factory, library, tmp_path, fake_python_package)
 
 
 def test_shutdown_stops_running_jobs(run, library, tmp_path, fake_python_package):
-    scan = tmp_path / "scan3"
-    scan.mkdir()
-    (scan / "loop.py").write_text("while True: pass\n")
-    env = {"TRACESNAP_PYTHON_PACKAGE": fake_python_package, "TRACESNAP_PYTHON": sys.executable,
-           "FAKE_LAUNCH_MODE": "loop"}
+    scan, env = _endless_script(tmp_path / "scan3", fake_python_package)
     server = start_server(run, "--scan-root", scan, "--port", "0", cwd=tmp_path, env=env)
     job = server.request("POST", "/api/run/script/start", body={"path": "loop.py"})[2]["job_id"]
     time.sleep(0.8)
@@ -543,11 +544,7 @@ def processes_running(needle):
 
 
 def test_stream_keep_alive_and_live_events(server_factory, library, tmp_path, fake_python_package):
-    scan = tmp_path / "scan4"
-    scan.mkdir()
-    (scan / "loop.py").write_text("while True: pass\n")
-    env = {"TRACESNAP_PYTHON_PACKAGE": fake_python_package, "TRACESNAP_PYTHON": sys.executable,
-           "FAKE_LAUNCH_MODE": "loop"}
+    scan, env = _endless_script(tmp_path / "scan4", fake_python_package)
     server = server_factory("--scan-root", scan, cwd=tmp_path, env=env)
     job = server.request("POST", "/api/run/script/start", body={"path": "loop.py"})[2]["job_id"]
     sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)

@@ -321,3 +321,49 @@ def test_generator_resumed_on_another_thread(tmp_path):
     assert len({e.get("thread") for e in events if e["func"] == "numbers" and e["type"] == "resume"}) == 3
     loops = [e["iteration"] for e in events if e["type"] == "loop" and e["func"] == "numbers"]
     assert loops == [0, 1, 2, 3]
+
+
+def test_concurrent_captures_of_one_container(tmp_path):
+    """Thread A is inside the repr walk of a list (an element's __repr__ waits) when thread B
+    captures the same list: B's walk must not take A's list for a cycle of its own (it used to
+    print `[...]`, the stack of containers being walked was shared)."""
+    script = _write(tmp_path, '''
+        import sys
+        import threading
+        import tracesnap
+
+        entered = threading.Event()
+        release = threading.Event()
+
+        class Slow:
+            def __repr__(self):
+                if threading.current_thread().name == "first" and not entered.is_set():
+                    entered.set()
+                    release.wait(10)
+                return "Slow()"
+
+        def first(items):
+            return len(items)
+
+        def second(items):
+            return len(items)
+
+        shared = [Slow(), 7]
+        with tracesnap.record("walk", source_files=[__file__], output=sys.argv[1]):
+            a = threading.Thread(target=first, args=(shared,), name="first")
+            a.start()
+            entered.wait(10)
+            b = threading.Thread(target=second, args=(shared,))
+            b.start()
+            b.join()
+            release.set()
+            a.join()
+        print("done")
+    ''')
+    out = tmp_path / "walk.json"
+    done = _run([script, out], tmp_path)
+    assert done.returncode == 0, done.stderr[-5000:]
+    check_traces(tmp_path)
+    events = json.loads(out.read_text())["events"]
+    args = {e["func"]: e["args"]["items"]["repr"] for e in events if e["type"] == "call" and e["func"] in ("first", "second")}
+    assert args == {"first": "[Slow(), 7]", "second": "[Slow(), 7]"}

@@ -9,6 +9,8 @@ struct ReprBuilder {
     /// Byte length of the first `limit` characters, recorded when the limit is crossed.
     private var cutAt: Int?
     private(set) var truncated = false
+    /// The containers this walk is inside (cycle detection; see `ValueCapturer`).
+    var active: [UnsafeRawPointer] = []
 
     init(limit: Int) {
         self.limit = limit

@@ -14,7 +14,11 @@ final class ValueCapturer {
     /// The repr limit in characters (the trace format promises 120).
     let limit: Int
     let typeNames = TypeNameCache()
-    private var active: [UnsafeRawPointer] = []
+    /// The containers being walked are on the walk's own stack (`ReprBuilder.active`): a
+    /// `__repr__` run during a walk can let another thread capture meanwhile, whose walk must
+    /// not see this one's containers (it would print a list as `[...]`). This is the stack's
+    /// storage, lent to the walk in progress (a concurrent one allocates its own).
+    private var spareActive: [UnsafeRawPointer] = []
     private static let maxDepth = 6
 
     init(limit: Int = 120) {
@@ -24,8 +28,11 @@ final class ValueCapturer {
     /// Captures `object` (a borrowed reference).
     func capture(_ object: PyObjectPointer) -> CapturedValue {
         var builder = ReprBuilder(limit: limit)
+        swap(&builder.active, &spareActive)
         var failed = false
         appendRepr(of: object, depth: 0, into: &builder, failed: &failed)
+        builder.active.removeAll(keepingCapacity: true)
+        swap(&builder.active, &spareActive)
         var flags: UInt32 = 0
         if builder.truncated { flags |= UInt32(TS_VALUE_TRUNCATED) }
         if failed { flags |= UInt32(TS_VALUE_REPR_FAILED) }
@@ -166,11 +173,11 @@ final class ValueCapturer {
             return
         }
         defer { Py_DecRef(attributes) }
-        guard enter(object) else {
+        guard enter(object, &builder) else {
             builder.append("<...>")
             return
         }
-        defer { leave() }
+        defer { leave(&builder) }
         builder.append("<")
         let name = typeNames.name(of: type)
         builder.append(name)
@@ -254,26 +261,26 @@ final class ValueCapturer {
         builder.markTruncated()
     }
 
-    private func enter(_ object: PyObjectPointer) -> Bool {
+    private func enter(_ object: PyObjectPointer, _ builder: inout ReprBuilder) -> Bool {
         let key = UnsafeRawPointer(object)
-        if active.contains(key) { return false }
-        active.append(key)
+        if builder.active.contains(key) { return false }
+        builder.active.append(key)
         return true
     }
 
-    private func leave() {
-        active.removeLast()
+    private func leave(_ builder: inout ReprBuilder) {
+        builder.active.removeLast()
     }
 
     private func appendSequence(
         _ object: PyObjectPointer, open: StaticString, close: StaticString, isTuple: Bool, depth: Int,
         into builder: inout ReprBuilder, failed: inout Bool
     ) {
-        guard enter(object) else {
+        guard enter(object, &builder) else {
             builder.append(isTuple ? "(...)" : "[...]")
             return
         }
-        defer { leave() }
+        defer { leave(&builder) }
         builder.append(open)
         var index = 0
         while !builder.full {
@@ -297,11 +304,11 @@ final class ValueCapturer {
     private func appendDict(
         _ object: PyObjectPointer, depth: Int, into builder: inout ReprBuilder, failed: inout Bool
     ) {
-        guard enter(object) else {
+        guard enter(object, &builder) else {
             builder.append("{...}")
             return
         }
-        defer { leave() }
+        defer { leave(&builder) }
         builder.append("{")
         var position: Py_ssize_t = 0
         var key: PyObjectPointer?
@@ -332,11 +339,11 @@ final class ValueCapturer {
             builder.append(frozen ? "frozenset()" : "set()")
             return
         }
-        guard enter(object) else {
+        guard enter(object, &builder) else {
             builder.append("{...}")
             return
         }
-        defer { leave() }
+        defer { leave(&builder) }
         guard let iterator = PyObject_GetIter(object) else {
             PyErr_Clear()
             builder.append("{...}")
