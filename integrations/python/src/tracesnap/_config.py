@@ -502,8 +502,8 @@ class Config:
         extension), then the default sink — the library (``library_sink``, the library sink's
         options) or the configured ``sink`` plugin, which writes to its ``path`` option or
         ``<output_dir>/<trace id>.<name>``; ``library=False`` (``--no-library``) turns the default
-        sink off. ``--plugin sqlite`` / ``--plugin compact`` (or ``sink`` set to one of them) files
-        the library entry in that form, ``--plugin library`` adds the library sink. Returns ``(sinks, plugins)``."""
+        sink off. ``--plugin sqlite`` / ``--plugin compact`` files the library entry in that form,
+        ``--plugin library`` adds the library sink. Returns ``(sinks, plugins)``."""
         plugins = list(self.plugins)
         sinks: List[Dict[str, Any]] = []
         if out:
@@ -511,13 +511,10 @@ class Config:
 
             sinks.append({"name": sink_for_path(out), "path": out})
         library_form = next((name for name in ("sqlite", "compact") if name in plugins), None)
-        if library_form is None and self.sink in ("sqlite", "compact"):
-            library_form = self.sink
         if library and library_form:
-            # `--plugin sqlite` / `--plugin compact` (or `sink = "compact"`): the library holds the
-            # trace in that form (traces/<id>.sqlite, traces/<id>.tsnap)
-            if library_form in plugins:
-                plugins.remove(library_form)
+            # `--plugin sqlite` / `--plugin compact`: the library holds the trace in that form
+            # (traces/<id>.sqlite, traces/<id>.tsnap)
+            plugins.remove(library_form)
             sinks.append({"name": library_form, "library": {
                 "home": library_sink["home"], "name": library_sink["name_"], "project": library_sink["project"],
                 "source": library_sink["source"]}})
