@@ -258,6 +258,24 @@ def test_convert_keeps_events_the_fields_cannot_hold_as_raw_records(run, home, t
     assert _python_load(target)["events"] == original["events"]
 
 
+def test_convert_keeps_frames_whose_names_have_the_same_length_apart(run, home, tmp_path):
+    # Consecutive events in files and functions whose names differ only in content (same length):
+    # the encoder must not take the second for "the same frame as before".
+    events = []
+    for seq in range(12):
+        name = "xy"[seq % 2]
+        events.append({"seq": seq, "ts": seq * 10, "depth": 1 + seq % 2, "type": "line", "line": 3 + seq % 3,
+                       "file": f"/src/{name}.py", "func": f"f_{name}", "parent_seq": None, "frame_id": 1 + seq % 2})
+    source = tmp_path / "alt.json"
+    source.write_text(json.dumps({"version": "0.2", "trace_id": "alt", "events": events, "session": {}}))
+    compact = tmp_path / "alt.tsnap"
+    assert run("convert", source, compact, cwd=tmp_path).returncode == 0
+    back = tmp_path / "back.json"
+    assert run("convert", compact, back, cwd=tmp_path).returncode == 0
+    assert json.loads(back.read_text())["events"] == events
+    assert _python_load(compact)["events"] == events
+
+
 def test_not_a_compact_trace_is_one_line(run, home, tmp_path):
     bad = tmp_path / "bad.tsnap"
     bad.write_bytes(MAGIC + b"\x05garbage")

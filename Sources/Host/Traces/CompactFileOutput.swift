@@ -16,6 +16,9 @@ final class CompactFileOutput: TraceOutput {
     private let handle: FileHandle
     private let encoder = CompactEventEncoder()
     private var mainThread: UInt64 = 0
+    /// File and function names at fixed addresses, one per distinct name: the encoder tells
+    /// "same frame as before" by address, so these must not move or be shared by two names.
+    private var fixedNames: [String: UnsafeMutableRawBufferPointer] = [:]
     private var sawEncodedEvent = false
     /// Events stored as RAW records.
     private(set) var rawCount = 0
@@ -29,6 +32,22 @@ final class CompactFileOutput: TraceOutput {
         guard FileManager.default.createFile(atPath: partial, contents: nil), let handle = FileHandle(forWritingAtPath: partial)
         else { throw CLIError("cannot write \(partial)") }
         self.handle = handle
+    }
+
+    deinit {
+        for storage in fixedNames.values { storage.deallocate() }
+    }
+
+    /// `name` at a fixed address for the life of this output.
+    private func fixed(_ name: String) -> ts_str {
+        if let storage = fixedNames[name] {
+            return ts_str(ptr: storage.baseAddress?.assumingMemoryBound(to: CChar.self), len: name.utf8.count)
+        }
+        let bytes = Array(name.utf8)
+        let storage = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, bytes.count), alignment: 1)
+        storage.copyBytes(from: bytes)
+        fixedNames[name] = storage
+        return ts_str(ptr: storage.baseAddress?.assumingMemoryBound(to: CChar.self), len: bytes.count)
     }
 
     func begin(members: [(String, JSONValue)]) throws {
@@ -45,7 +64,7 @@ final class CompactFileOutput: TraceOutput {
         let encoded =
             EventLayout(event, arena: &arena).map { layout in
                 arena.bytes.withUnsafeBytes { raw in
-                    layout.withEvent(in: raw) { pointer -> Bool in
+                    layout.withEvent(in: raw, names: fixed) { pointer -> Bool in
                         // A fresh encoder each time: its caches key strings by address, and the
                         // arena's addresses are reused from event to event.
                         let checker = EventJSONEncoder()
@@ -117,7 +136,9 @@ struct EventLayout {
     var parentSeq: Int64 = -1
     var flags: UInt32 = 0
     var index: Int64 = 0
-    var file: Range<Int>?, function: Range<Int>?, name: Range<Int>?, text: Range<Int>?, phase: Range<Int>?
+    /// File and function names: handed to the event at fixed addresses (see `withEvent`).
+    var file: String?, function: String?
+    var name: Range<Int>?, text: Range<Int>?, phase: Range<Int>?
     var value: Value?, previous: Value?
     var arguments: [(Range<Int>, Value)] = []
     var extra: Range<Int>?
@@ -155,8 +176,8 @@ struct EventLayout {
             if json["repr_failed"]?.boolValue == true { flags |= UInt32(TS_VALUE_REPR_FAILED) }
             return .some(Value(repr: arena.add(repr), type: arena.add(typeText), id: id, flags: flags))
         }
-        file = string("file")
-        function = string("func")
+        file = event["file"]?.stringValue
+        function = event["func"]?.stringValue
         if let parent = event["parent_seq"]?.intValue { parentSeq = parent }
         frameID = UInt64(bitPattern: event["frame_id"]?.intValue ?? 0)
         thread = UInt64(bitPattern: event["thread"]?.intValue ?? 0)
@@ -208,8 +229,11 @@ struct EventLayout {
         }
     }
 
-    /// Calls `body` with the event, its strings pointing into `arena`.
-    func withEvent<R>(in arena: UnsafeRawBufferPointer, _ body: (UnsafeMutablePointer<ts_event>) throws -> R) rethrows -> R {
+    /// Calls `body` with the event, its strings pointing into `arena`, its file and function names
+    /// at the addresses `names` gives.
+    func withEvent<R>(
+        in arena: UnsafeRawBufferPointer, names: (String) -> ts_str, _ body: (UnsafeMutablePointer<ts_event>) throws -> R
+    ) rethrows -> R {
         func str(_ range: Range<Int>?) -> ts_str {
             guard let range, let base = arena.baseAddress else { return ts_str(ptr: nil, len: 0) }
             return ts_str(ptr: (base + range.lowerBound).assumingMemoryBound(to: CChar.self), len: range.count)
@@ -225,7 +249,7 @@ struct EventLayout {
             var event = ts_event(
                 struct_size: UInt32(MemoryLayout<ts_event>.size), type: type, seq: seq, ts: ts, depth: depth, line: line,
                 thread: thread, frame_id: frameID, parent_seq: parentSeq, flags: flags, nargs: UInt32(args.count),
-                file: str(file), func: str(function), name: str(name), text: str(text), phase: str(phase),
+                file: file.map(names) ?? str(nil), func: function.map(names) ?? str(nil), name: str(name), text: str(text), phase: str(phase),
                 value: val(value), prev: val(previous), index: index, args: args.isEmpty ? nil : argBuffer.baseAddress,
                 extra_json: str(extra), task: task)
             return try withUnsafeMutablePointer(to: &event) { try body($0) }
