@@ -18,7 +18,10 @@ extension TraceSnapCommand {
         @Argument(help: "The Python script to run.")
         var path: String
 
-        @Option(help: "Also write the trace to this file.")
+        @Option(
+            help: ArgumentHelp(
+                "Also write the trace to this file; its extension picks the form: .json (default), .tsnap (compact, ~17 bytes per event), .sqlite, .ndjson.",
+                valueName: "FILE"))
         var out: String?
 
         @Option(name: .customLong("id"), help: "The trace_id stored in the trace (default: the script's file stem).")
@@ -42,7 +45,10 @@ extension TraceSnapCommand {
         @Option(help: "The project (default: from the script's directory).")
         var project: String?
 
-        @Option(help: "A recorder plugin to load (repeatable).")
+        @Option(
+            help: ArgumentHelp(
+                "A recorder plugin to load (repeatable): a built-in (compact and sqlite also file the library entry in that form, httpx, ndjson, …), a name on TRACESNAP_PLUGIN_PATH or a .so path; --plugin=-NAME turns a default one off (`tracesnap plugins` lists them).",
+                valueName: "NAME"))
         var plugin: [String] = []
 
         @Option(
