@@ -69,6 +69,14 @@ public final class CompactEventEncoder {
         eventCount += 1
     }
 
+    /// Encodes one event and appends its records (strings it numbers, then the event) to `file`.
+    @inline(__always)
+    public func encode(_ pointer: UnsafePointer<ts_event>, appendingTo file: MappedAppendFile) throws {
+        encode(pointer)
+        if stringRecords.count > 0 { try file.append(stringRecords.bytes) }
+        try file.append(event.bytes)
+    }
+
     /// Encodes one event into `stringRecords` (strings it numbers) and `event`.
     public func encode(_ pointer: UnsafePointer<ts_event>) {
         stringRecords.removeAll()

@@ -39,7 +39,8 @@ final class Annotator: TraceSnapPlugin {
     private var structures: [String: FileStructure] = [:]
     private var structureByPointer: [UnsafeRawPointer: FileStructure?] = [:]
     private var threads: [UInt64: ThreadContext] = [:]
-    private var lastThread: ThreadContext?
+    /// The thread of the previous event, borrowed from `threads`.
+    private var lastThreadRef: Unmanaged<ThreadContext>?
     /// Suspended generators and coroutines, by frame id: one may resume on another thread.
     private var suspended: [UInt64: FrameContext] = [:]
 
@@ -68,17 +69,20 @@ final class Annotator: TraceSnapPlugin {
         return found
     }
 
+    /// The thread context of `event`, borrowed (`threads` keeps every context alive), so the
+    /// per-event path does no reference counting for it.
     @inline(__always)
-    private func thread(_ event: EventView) -> ThreadContext {
+    private func thread(_ event: EventView) -> Unmanaged<ThreadContext> {
         let id = event.thread
-        if let last = lastThread, last.thread == id { return last }
+        if let last = lastThreadRef, last._withUnsafeGuaranteedRef({ $0.thread == id }) { return last }
         let context = threads[id] ?? {
             let created = ThreadContext(thread: id)
             threads[id] = created
             return created
         }()
-        lastThread = context
-        return context
+        let reference = Unmanaged.passUnretained(context)
+        lastThreadRef = reference
+        return reference
     }
 
     /// The frame of `event` on its thread (the innermost one, almost always).
@@ -94,7 +98,11 @@ final class Annotator: TraceSnapPlugin {
     }
 
     func handle(_ event: EventView, next: EventForwarder) throws {
-        let thread = thread(event)
+        thread(event)._withUnsafeGuaranteedRef { handle(event, on: $0, next: next) }
+    }
+
+    @inline(__always)
+    private func handle(_ event: EventView, on thread: ThreadContext, next: EventForwarder) {
         switch event.type {
         case TS_EVENT_CALL:
             event.parentSeq = thread.frames.last?.topSeq ?? -1

@@ -68,16 +68,13 @@ final class CompactSink: TraceSnapPlugin {
     }
 
     func handle(_ event: EventView, next: EventForwarder) throws {
-        encoder.encode(event.pointer)
-        let strings = encoder.stringRecords
-        let record = encoder.event
-        try primary?._withUnsafeGuaranteedRef { file in
-            if strings.count > 0 { try file.append(strings.bytes) }
-            try file.append(record.bytes)
-        }
-        for (_, file) in files.dropFirst() {
-            if strings.count > 0 { try file.append(strings.bytes) }
-            try file.append(record.bytes)
+        guard let primary else { throw PluginFailure("the compact sink was never started") }
+        try primary._withUnsafeGuaranteedRef { try encoder.encode(event.pointer, appendingTo: $0) }
+        if files.count > 1 {
+            for (_, file) in files.dropFirst() {
+                if encoder.stringRecords.count > 0 { try file.append(encoder.stringRecords.bytes) }
+                try file.append(encoder.event.bytes)
+            }
         }
     }
 
