@@ -167,7 +167,10 @@ def test_start_recording_last_events_keeps_the_tail(tmp_path):
     events = data["events"]
     assert len(events) == 31 and [e["seq"] for e in events] == list(range(31))
     assert events[0]["type"] == "gap" and events[0]["reason"] == "ring" and events[0]["dropped"] > 0
-    assert events[-1]["type"] == "return" and events[-1]["value"]["repr"] == "4950"
+    # the tail: count's last iterations and its return, then the module's stop_recording line
+    returns = [e for e in events if e["type"] == "return"]
+    assert returns and returns[-1]["func"] == "count" and returns[-1]["value"]["repr"] == "4950"
+    assert events[-1]["type"] == "line" and events[-1]["func"] == "<module>"
     assert data["session"]["partial"] is True and data["session"]["limits"] == {"last_events": 30}
     assert data["deco"] == 11
     saved = json.loads((tmp_path / "tail.json").read_text())
