@@ -20,26 +20,18 @@ final class CompactSink: TraceSnapPlugin {
     static let kind: PluginKind = .sink
     static let features = ["trace-format-0.2", "compact-1", "crash-safe"]
 
-    private let path: String?
-    private let filing: LibraryFiling?
+    private let targets: FileSinkTargets
     private var files: [(final: String, file: MappedAppendFile)] = []
     /// The first file, borrowed for the per-event path (`files` keeps it alive).
     private var primary: Unmanaged<MappedAppendFile>?
     private let encoder = CompactEventEncoder()
 
     init(options: JSONValue) throws {
-        path = options["path"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 }
-        filing = options["library"].flatMap { $0.objectValue != nil ? LibraryFiling(options: $0) : nil }
+        targets = FileSinkTargets(options: options, fileExtension: "tsnap")
     }
 
     func begin(traceID: String, session: JSONValue) throws -> JSONValue? {
-        var paths: [String] = []
-        if let path {
-            paths.append(path)
-        } else if filing == nil {
-            paths.append(Self.defaultPath(traceID: traceID))
-        }
-        if let filing { paths.append(try filing.begin(traceID: traceID, session: session, extension: "tsnap")) }
+        let paths = try targets.begin(traceID: traceID, session: session)
         let start = ByteBuffer()
         CompactFormat.magic.withUnsafeBytes { start.append($0) }
         let header = JSONValue.object([
@@ -56,17 +48,6 @@ final class CompactSink: TraceSnapPlugin {
         return nil
     }
 
-    /// `<working directory>/<trace id>.tsnap`, the id reduced to safe file-name characters.
-    static func defaultPath(traceID: String) -> String {
-        let safe = String(traceID.unicodeScalars.map { scalar -> Character in
-            let c = Character(scalar)
-            return scalar.isASCII && (c.isLetter || c.isNumber || "._-".contains(c)) ? c : "_"
-        })
-        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let directory = getcwd(&buffer, buffer.count) != nil ? String(cString: buffer) : "."
-        return directory + "/" + (safe.isEmpty || safe.hasPrefix(".") ? "trace" + safe : safe) + ".tsnap"
-    }
-
     func handle(_ event: EventView, next: EventForwarder) throws {
         guard let primary else { throw PluginFailure("the compact sink was never started") }
         try primary._withUnsafeGuaranteedRef { try encoder.encode(event.pointer, appendingTo: $0) }
@@ -80,7 +61,7 @@ final class CompactSink: TraceSnapPlugin {
 
     func finish(session: JSONValue, partial: Bool) throws -> FinishResult {
         guard !files.isEmpty else { throw PluginFailure("the compact sink was never started") }
-        var final = filing?.finalSession(session) ?? session
+        var final = targets.finalSession(session)
         if encoder.firstThread != 0 { final = final.setting("main_thread", to: .int(Int64(bitPattern: encoder.firstThread))) }
         let end = ByteBuffer()
         Array(final.serialized.utf8).withUnsafeBytes { CompactEventEncoder.finish(sessionJSON: $0, into: end) }
@@ -95,16 +76,7 @@ final class CompactSink: TraceSnapPlugin {
         }
         files = []
         primary = nil
-        var result: [(String, JSONValue)] = [("path", .string(written[0]))]
-        if let filing, let id = filing.id {
-            let meta = try filing.finish(session: session, partial: partial, extension: "tsnap")
-            result = [
-                ("path", .string(written[written.count - 1])), ("id", .string(id)), ("name", .string(meta.name)),
-                ("project", .string(filing.project)),
-            ]
-            if path != nil { result.append(("copies", .array([.string(written[0])]))) }
-        }
-        return FinishResult(result: .object(result))
+        return FinishResult(result: try targets.finish(session: session, partial: partial, written: written))
     }
 }
 
