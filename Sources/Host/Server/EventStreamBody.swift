@@ -2,11 +2,18 @@ import FlyingFox
 import FlyingSocks
 import Foundation
 
-/// A byte sequence fed from an `AsyncStream` of chunks, so a response body (server-sent events)
-/// can be produced while it is being sent.
+/// A byte sequence fed from an `AsyncStream` of chunks, so a response body can be produced while
+/// it is being sent: server-sent events, or a trace document encoded on demand.
 struct EventStreamBody: AsyncBufferedSequence, Sendable {
     typealias Element = UInt8
     let chunks: AsyncStream<[UInt8]>
+
+    init(chunks: AsyncStream<[UInt8]>) { self.chunks = chunks }
+
+    /// Chunks pulled from `next` as the client reads; nil ends the body.
+    init(producing next: @escaping @Sendable () -> [UInt8]?) {
+        chunks = AsyncStream(unfolding: { next() })
+    }
 
     func makeAsyncIterator() -> Iterator { Iterator(base: chunks.makeAsyncIterator()) }
 

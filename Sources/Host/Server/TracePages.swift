@@ -154,7 +154,7 @@ enum TracePages {
     }
 
     /// The whole trace of the compact form as one JSON document, encoded from the mapped file as
-    /// the client reads it (see `CompactDocumentBody`).
+    /// the client reads it (see `CompactDocumentChunks`).
     static func compactDocument(path: String) -> HTTPResponse {
         let reader: CompactTraceReader
         do {
@@ -163,7 +163,8 @@ enum TracePages {
             return APIResponse.error(.unprocessableContent, "\(path) is not a readable compact trace: \(error)")
         }
         let headers = APIResponse.baseHeaders(contentType: "application/json; charset=utf-8")
-        let body = HTTPBodySequence(from: CompactDocumentBody(reader: reader), suggestedBufferSize: 1 << 16)
+        let chunks = CompactDocumentChunks(reader: reader)
+        let body = HTTPBodySequence(from: EventStreamBody(producing: { chunks.next() }), suggestedBufferSize: 1 << 16)
         return HTTPResponse(statusCode: .ok, headers: headers, body: body)
     }
 
@@ -180,79 +181,61 @@ enum TracePages {
         if reader.isPartial {
             headers[HTTPHeader("X-Tracesnap-Partial")] = reader.effectiveSession["partial_reason"]?.stringValue ?? "partial"
         }
-        let body = HTTPBodySequence(from: SQLiteDocumentBody(reader: reader), suggestedBufferSize: 1 << 16)
+        let chunks = SQLiteDocumentChunks(reader: reader)
+        let body = HTTPBodySequence(from: EventStreamBody(producing: { chunks.next() }), suggestedBufferSize: 1 << 16)
         return HTTPResponse(statusCode: .ok, headers: headers, body: body)
     }
 }
 
-/// The bytes of a SQLite trace's JSON document, produced on demand a page at a time.
-struct SQLiteDocumentBody: AsyncBufferedSequence, @unchecked Sendable {
-    typealias Element = UInt8
+/// The bytes of a SQLite trace's JSON document, produced on demand a page at a time (a response
+/// body through `EventStreamBody(producing:)`).
+final class SQLiteDocumentChunks: @unchecked Sendable {
     let reader: SQLiteTraceReader
+    private var pending: [UInt8] = []
+    private var offset = 0
+    private var started = false
+    private var finished = false
+    private lazy var encoder = JSONDocumentEncoder(chunkSize: 1 << 18) { [unowned self] bytes in
+        self.pending.append(contentsOf: bytes)
+    }
+    static let pageSize = 2048
 
-    func makeAsyncIterator() -> Iterator { Iterator(state: State(reader: reader)) }
+    init(reader: SQLiteTraceReader) { self.reader = reader }
 
-    /// The encoder and the reader position, shared by the iterator's copies.
-    final class State: @unchecked Sendable {
-        let reader: SQLiteTraceReader
-        var pending: [UInt8] = []
-        var offset = 0
-        var started = false
-        var finished = false
-        lazy var encoder = JSONDocumentEncoder(chunkSize: 1 << 18) { [unowned self] bytes in
-            self.pending.append(contentsOf: bytes)
+    /// The next bytes of the document; nil after the last.
+    func next() -> [UInt8]? {
+        while pending.isEmpty {
+            guard produce() else { return nil }
         }
-        static let pageSize = 2048
-
-        init(reader: SQLiteTraceReader) { self.reader = reader }
-
-        /// Encodes the next page (or the head, or the tail) into `pending`; false at the end.
-        func produce() -> Bool {
-            if finished { return false }
-            do {
-                if !started {
-                    started = true
-                    var members: [(String, TraceSnapJSON.JSONValue)] = []
-                    if let version = reader.version { members.append(("version", .string(version))) }
-                    if let traceID = reader.traceID { members.append(("trace_id", .string(traceID))) }
-                    try encoder.begin(members: members + reader.otherMembers)
-                }
-                let page = offset < reader.eventCount ? try reader.events(offset: offset, limit: Self.pageSize) : []
-                if page.isEmpty {
-                    try encoder.finish(members: [], session: reader.effectiveSession)
-                    finished = true
-                } else {
-                    for event in page { try encoder.write(event) }
-                    offset += page.count
-                    try encoder.flushPending()
-                }
-            } catch {
-                // The status line is gone; ending the body early makes the document invalid JSON,
-                // which the client reports.
-                finished = true
-            }
-            return true
-        }
+        defer { pending = [] }
+        return pending
     }
 
-    struct Iterator: AsyncBufferedIteratorProtocol {
-        let state: State
-        var position = 0
-
-        mutating func next() async -> UInt8? {
-            guard let buffer = await nextBuffer(suggested: 1) else { return nil }
-            return buffer.first
-        }
-
-        mutating func nextBuffer(suggested count: Int) async -> ArraySlice<UInt8>? {
-            while position >= state.pending.count {
-                state.pending.removeAll(keepingCapacity: true)
-                position = 0
-                if !state.produce() && state.pending.isEmpty { return nil }
+    /// Encodes the next page (or the head, or the tail) into `pending`; false at the end.
+    private func produce() -> Bool {
+        if finished { return false }
+        do {
+            if !started {
+                started = true
+                var members: [(String, TraceSnapJSON.JSONValue)] = []
+                if let version = reader.version { members.append(("version", .string(version))) }
+                if let traceID = reader.traceID { members.append(("trace_id", .string(traceID))) }
+                try encoder.begin(members: members + reader.otherMembers)
             }
-            let end = Swift.min(state.pending.count, position + Swift.max(1, count))
-            defer { position = end }
-            return state.pending[position..<end]
+            let page = offset < reader.eventCount ? try reader.events(offset: offset, limit: Self.pageSize) : []
+            if page.isEmpty {
+                try encoder.finish(members: [], session: reader.effectiveSession)
+                finished = true
+            } else {
+                for event in page { try encoder.write(event) }
+                offset += page.count
+                try encoder.flushPending()
+            }
+        } catch {
+            // The status line is gone; ending the body early makes the document invalid JSON,
+            // which the client reports.
+            finished = true
         }
+        return true
     }
 }
