@@ -87,6 +87,13 @@ extension TraceSnapCommand {
                 serverTask.cancel()
                 throw CLIError("cannot listen on 127.0.0.1:\(chosenPort)")
             }
+            // the browser is about to ask for the initial trace: start encoding it for the players now
+            if let initialTrace {
+                let handler = RequestHandler(context: context)
+                if case .success(let path) = handler.tracePath(id: initialTrace) {
+                    TraceColumnsStream.warm(path: path, library: library)
+                }
+            }
             if !noBrowser && HostEnvironment.variables[HostEnvironment.noBrowserVariable] != "1" {
                 Self.openBrowser(url)
             }
