@@ -42,6 +42,10 @@ window.__tracesnap = {
   get events() { return player.ix ? player.ix.n : 0; },
   get loadMs() { return player.loadMs ?? null; },
   get readyAt() { return player.readyAt ?? null; },
+  /** the whole trace is indexed (a big one renders first, then streams in the rest) */
+  get complete() { return !!(player.ready && player.ix && player.complete); },
+  get firstRenderAt() { return player.firstRenderAt ?? null; },
+  get completeAt() { return player.completeAt ?? null; },
   get lastRenderMs() { return player.lastRenderMs; },
   go: (s) => player.go(s, { push: true }),
 };

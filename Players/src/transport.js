@@ -109,7 +109,7 @@ export function createTransport(p) {
   const update = (s) => {
     scrub.value = String(s);
     stepNum.textContent = s.toLocaleString();
-    const t = ix.events[s].type;
+    const t = ix.typeAt(s);
     const err = isErrorStep(ix, s);
     if (t !== lastType || err) { chipBox.replaceChildren(typeChip(t)); lastType = err ? "" : t; }
     const pct = ix.n > 1 ? (s / (ix.n - 1)) * 100 : 0;
