@@ -14,6 +14,7 @@ import { createGraphView } from "ts/views/callgraph.js";
 import { createEventsView } from "ts/views/events.js";
 import { createHomeView } from "ts/views/home.js";
 import { createRecordView } from "ts/views/record.js";
+import { loadTrace } from "ts/load.js";
 
 watchTheme();
 const shell = createShell(document.getElementById("app"));
@@ -46,6 +47,7 @@ window.__tracesnap = {
   get complete() { return !!(player.ready && player.ix && player.complete); },
   get firstRenderAt() { return player.firstRenderAt ?? null; },
   get completeAt() { return player.completeAt ?? null; },
+  get loadStats() { return loadTrace.lastStats ?? null; },
   get lastRenderMs() { return player.lastRenderMs; },
   go: (s) => player.go(s, { push: true }),
 };

@@ -58,11 +58,19 @@ export async function loadTrace(id, opts = {}) {
   if (!validId(id)) throw new TraceError(`"${id}" is not a valid trace id.`);
   progress("Loading the trace…", 0);
   let res = null;
-  try {
-    res = await fetch(`/api/traces/${encodeURIComponent(id)}/columns`, { cache: "no-store", signal: opts.signal });
-  } catch (err) {
-    if (opts.signal?.aborted) throw err;
-    res = null;
+  const pre = window.__tracesnapPrefetch;
+  if (pre && pre.id === id) {
+    // index.html started this request before the modules loaded
+    window.__tracesnapPrefetch = null;
+    res = await pre.response;
+  }
+  if (!res) {
+    try {
+      res = await fetch(`/api/traces/${encodeURIComponent(id)}/columns`, { cache: "no-store", signal: opts.signal });
+    } catch (err) {
+      if (opts.signal?.aborted) throw err;
+      res = null;
+    }
   }
   if (res && res.ok && res.body && res.headers.get("X-Tracesnap-Columns")) {
     return streamColumns(res, { ...opts, progress });
@@ -98,6 +106,9 @@ async function streamColumns(res, { progress, partial, step = 0, signal }) {
   let store = null; let ix = null; let head = null; let tail = null;
   let shown = !partial;
   let lastYield = performance.now();
+  // where the time goes (window.__tracesnap.loadStats)
+  const stats = { start: performance.now(), bytes: 0, chunks: 0, decodeMs: 0, indexMs: 0, maxChunkMs: 0, partialFinalizeMs: 0, finalizeMs: 0, waitMs: 0 };
+  loadTrace.lastStats = stats;
   const want = Math.max(0, step | 0);
   const report = (fraction) => {
     const total = head && head.event_count ? `${Number(head.event_count).toLocaleString()}` : "";
@@ -105,12 +116,16 @@ async function streamColumns(res, { progress, partial, step = 0, signal }) {
   };
   for (;;) {
     let chunk;
+    const tw = performance.now();
     try { chunk = await reader.read(); }
     catch (err) {
       if (signal?.aborted) throw err;
       throw new TraceError(`The connection to the tracesnap server was lost while loading: ${err.message}`);
     }
+    stats.waitMs += performance.now() - tw;
     if (chunk.done) break;
+    if (!stats.firstByte) stats.firstByte = performance.now() - stats.start;
+    stats.bytes += chunk.value.length;
     frames.push(chunk.value);
     let f;
     while ((f = frames.next())) {
@@ -122,12 +137,28 @@ async function streamColumns(res, { progress, partial, step = 0, signal }) {
         ix.trace = { ...m, session: head.session };
       } else if (f.kind === FRAME.EVENTS) {
         if (!ix) throw new TraceError("The server sent events before the trace's head.");
+        const t0 = performance.now();
         const c = store.addChunk(f.payload);
         if (c.first === 0 && !head.event_count && c.progress > 0 && c.progress < 1) {
           ix.reserve(Math.ceil(c.count / c.progress * 1.05));   // an estimate saves regrowing
         }
+        const t1 = performance.now();
         ix.append(c);
+        const t2 = performance.now();
+        stats.decodeMs += t1 - t0; stats.indexMs += t2 - t1; stats.chunks++;
+        stats.maxChunkMs = Math.max(stats.maxChunkMs, t2 - t0);
         report(c.progress);
+        if (!shown && ix.loaded > want) {
+          // the requested step is indexed: first render now, the rest streams in behind it
+          shown = true;
+          ix.finalize(false);
+          stats.partialFinalizeMs = performance.now() - t2;
+          stats.partialAt = performance.now() - stats.start;
+          partial(ix);
+          stats.partialRenderMs = performance.now() - t2 - stats.partialFinalizeMs;
+          await yieldToPage();
+          lastYield = performance.now();
+        }
       } else if (f.kind === FRAME.TAIL) {
         tail = jsonFrame(f.payload);
       } else if (f.kind === FRAME.ERROR) {
@@ -136,20 +167,18 @@ async function streamColumns(res, { progress, partial, step = 0, signal }) {
       }
       if (performance.now() - lastYield > 40) { await yieldToPage(); lastYield = performance.now(); }
     }
-    if (!shown && ix && ix.loaded > want && ix.loaded > 0) {
-      shown = true;
-      ix.finalize(false);
-      partial(ix);
-      await yieldToPage();
-      lastYield = performance.now();
-    }
   }
   if (!ix) throw new TraceError("The trace is empty (the server sent nothing).");
   if (!tail) throw new TraceError(`The trace stopped after ${ix.loaded.toLocaleString()} events: the server's stream was cut short.`);
   if (frames.pending) throw new TraceError("The trace stream ends in the middle of a frame.");
   ix.setSession(tail.session);
   ix.trace = { ...(head.members || {}), ...(tail.members || {}), session: tail.session };
+  stats.streamEnd = performance.now() - stats.start;
+  await yieldToPage();
+  const t0 = performance.now();
   ix.finalize(true);
+  stats.finalizeMs = performance.now() - t0;
+  await yieldToPage();   // the views are rebuilt in a task of their own
   return ix;
 }
 

@@ -659,26 +659,59 @@ export class TraceIndex {
   }
 
   _buildLineIndex() {
-    const byKey = new Map();      // file code * 2^21 + line -> steps
-    const byFile = new Map();     // file code -> steps
+    // counting sorts over typed arrays: by (file, line) for run-to-line, by file for the tabs
+    const n = this.n;
     const tcs = this.typeCode; const fileOf = this.fileOf; const lineOf = this.lineOf;
-    for (let s = 0; s < this.n; s++) {
-      if (tcs[s] !== T_LINE) continue;
+    const fileCode = new Int32Array(n);      // file code of each line event (-1: not a line event)
+    let count = 0;
+    for (let s = 0; s < n; s++) {
+      if (tcs[s] !== T_LINE) { fileCode[s] = -1; continue; }
       let fc = fileOf[s];
       if (fc < 0) fc = this.fileNames.id(this.frames[this.frameOf[s]].file);
-      const key = fc * 2097152 + lineOf[s];
-      let a = byKey.get(key);
-      if (!a) { a = []; byKey.set(key, a); }
-      a.push(s);
-      let b = byFile.get(fc);
-      if (!b) { b = []; byFile.set(fc, b); }
-      b.push(s);
+      fileCode[s] = fc;
+      count++;
+    }
+    const nf = this.fileNames.list.length;
+    const maxLine = new Int32Array(nf);
+    const perFile = new Int32Array(nf + 1);
+    for (let s = 0; s < n; s++) {
+      const fc = fileCode[s];
+      if (fc < 0) continue;
+      perFile[fc + 1]++;
+      const ln = lineOf[s] > 0 ? lineOf[s] : 0;
+      if (ln > maxLine[fc]) maxLine[fc] = ln;
+    }
+    for (let f = 0; f < nf; f++) perFile[f + 1] += perFile[f];
+    // bucket start of (file, line) = lineBase[file] + line
+    const lineBase = new Int32Array(nf + 1);
+    for (let f = 0; f < nf; f++) lineBase[f + 1] = lineBase[f] + maxLine[f] + 1;
+    const bucket = new Int32Array(lineBase[nf] + 1);
+    for (let s = 0; s < n; s++) {
+      const fc = fileCode[s];
+      if (fc >= 0) bucket[lineBase[fc] + (lineOf[s] > 0 ? lineOf[s] : 0) + 1]++;
+    }
+    for (let k = 0; k < lineBase[nf]; k++) bucket[k + 1] += bucket[k];
+    const byLine = new Int32Array(count);
+    const byFile = new Int32Array(count);
+    const posLine = bucket.slice(0, lineBase[nf]);
+    const posFile = perFile.slice(0, nf);
+    for (let s = 0; s < n; s++) {
+      const fc = fileCode[s];
+      if (fc < 0) continue;
+      byLine[posLine[lineBase[fc] + (lineOf[s] > 0 ? lineOf[s] : 0)]++] = s;
+      byFile[posFile[fc]++] = s;
     }
     const lineIndex = new Map(); const fileSteps = new Map();
-    for (const [fc, steps] of byFile) { fileSteps.set(this.fileNames.list[fc], steps); lineIndex.set(this.fileNames.list[fc], new Map()); }
-    for (const [key, steps] of byKey) {
-      const fc = Math.floor(key / 2097152);
-      lineIndex.get(this.fileNames.list[fc]).set(key - fc * 2097152, steps);
+    for (let f = 0; f < nf; f++) {
+      if (perFile[f + 1] === perFile[f]) continue;
+      const name = this.fileNames.list[f];
+      fileSteps.set(name, byFile.subarray(perFile[f], perFile[f + 1]));
+      const lines = new Map();
+      for (let ln = 0; ln <= maxLine[f]; ln++) {
+        const lo = bucket[lineBase[f] + ln]; const hi = bucket[lineBase[f] + ln + 1];
+        if (hi > lo) lines.set(ln, byLine.subarray(lo, hi));
+      }
+      lineIndex.set(name, lines);
     }
     this._lineIndex = lineIndex;
     this._fileSteps = fileSteps;

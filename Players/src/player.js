@@ -152,6 +152,7 @@ export class Player {
 
   /** The whole trace is indexed: rebuild the views for it and render the current step again. */
   _completed() {
+    const t0 = performance.now();
     this.complete = true;
     this.views.clear();
     this.shell.loadProgress(null);
@@ -162,6 +163,7 @@ export class Player {
       this.go(this.step, { force: true, url: false });
     }
     this.completeAt = performance.now();
+    if (loadTrace.lastStats) loadTrace.lastStats.completeRenderMs = this.completeAt - t0;
   }
 
   /**
