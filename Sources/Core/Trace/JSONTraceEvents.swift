@@ -35,6 +35,9 @@ public final class JSONTraceEvents {
     private var consumedBefore = 0  // file offset of buffer[0]
     private var eof = false
 
+    /// File offset of the next byte not consumed (during an `event` call: where the event starts).
+    public var offset: Int { consumedBefore + start }
+
     /// Fraction of the file consumed so far.
     public var progress: Double { size > 0 ? Double(consumedBefore + start) / Double(size) : 1 }
 
@@ -202,7 +205,8 @@ public final class JSONTraceEvents {
     /// Reads the whole document. `header` gets the members before `events` once, just before the
     /// first event (or at the end when there are no events). `event` gets the bytes from the start
     /// of each event on: it consumes one event and returns its length, or throws ``NeedMoreBytes``
-    /// when the event goes on past them (it is then called again with more).
+    /// when the event goes on past them (it is then called again with more, so it must not have
+    /// done anything yet when it throws).
     public func read(
         header: ([(String, JSONValue)]) throws -> Void, event: (UnsafeRawBufferPointer) throws -> Int
     ) throws -> Ending {
@@ -292,6 +296,80 @@ public final class JSONTraceEvents {
         guard hasEvents else { throw TraceReadError(.notATrace, path: path, "no \"events\" list") }
         try sendHeader()
         return Ending(members: members, eventCount: count, isTruncated: false)
+    }
+
+    /// Reads events from `offset`, the file offset where an event of the `events` list starts (an
+    /// ``offset`` seen during ``read``): `event` gets the bytes from each event on, as in ``read``,
+    /// and returns its length and whether to go on. Stops at the end of the list or of the file.
+    public func readEvents(from offset: Int, event: (UnsafeRawBufferPointer) throws -> (length: Int, more: Bool)) throws {
+        guard lseek(fd, off_t(offset), SEEK_SET) >= 0 else {
+            throw TraceReadError(.unreadable, path: path, String(cString: strerror(errno)))
+        }
+        consumedBefore = offset
+        start = 0
+        end = 0
+        eof = false
+        var first = true
+        while true {
+            guard let i = try nextByte() else { return }
+            if buffer[i] == 0x5D { return }
+            if !first {
+                guard buffer[i] == 0x2C else { throw syntax("expected ',' or ']'", at: i) }
+                start = i + 1
+                guard try nextByte() != nil else { return }
+            }
+            first = false
+            while true {
+                do {
+                    let (length, more) = try event(UnsafeRawBufferPointer(start: buffer + start, count: end - start))
+                    start += length
+                    if !more { return }
+                    break
+                } catch is NeedMoreBytes {
+                    if try !refill() { return }
+                }
+            }
+        }
+    }
+
+    /// The length of the JSON value at the start of `bytes` (strings and brackets matched,
+    /// nothing else checked); throws ``NeedMoreBytes`` when it goes on past them.
+    public static func valueLength(_ bytes: UnsafeRawBufferPointer) throws -> Int {
+        guard let base = bytes.baseAddress, bytes.count > 0 else { throw NeedMoreBytes() }
+        let p = base.assumingMemoryBound(to: UInt8.self)
+        let n = bytes.count
+        var i = 0
+        while i < n && isSpace(p[i]) { i += 1 }
+        guard i < n else { throw NeedMoreBytes() }
+        let c = p[i]
+        if c == 0x22 || c == 0x7B || c == 0x5B {
+            var depth = 0
+            while i < n {
+                let b = p[i]
+                if b == 0x22 {
+                    i += 1
+                    while i < n && p[i] != 0x22 {
+                        if p[i] == 0x5C { i += 1 }
+                        i += 1
+                    }
+                    guard i < n else { throw NeedMoreBytes() }
+                    if depth == 0 { return i + 1 }
+                } else if b == 0x7B || b == 0x5B {
+                    depth += 1
+                } else if b == 0x7D || b == 0x5D {
+                    depth -= 1
+                    if depth == 0 { return i + 1 }
+                }
+                i += 1
+            }
+            throw NeedMoreBytes()
+        }
+        while i < n {
+            let b = p[i]
+            if b == 0x2C || b == 0x7D || b == 0x5D || isSpace(b) { return i }
+            i += 1
+        }
+        throw NeedMoreBytes()
     }
 
     /// The `session` member of a complete JSON trace whose last member it is (what the sinks

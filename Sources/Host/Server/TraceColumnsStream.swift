@@ -157,6 +157,10 @@ final class ColumnsJob: @unchecked Sendable {
     let partialPath: String
     let finalPath: String
     private let condition = NSLock()
+    /// The stream file, open for writing (by the job) and for reading (duplicated for each
+    /// follower, so a follower can read it after it is renamed or, for a failed job, removed).
+    private var writeFD: Int32 = -1
+    private var readFD: Int32 = -1
     private var written = 0
     private var finished = false
     private var failure: (status: HTTPStatusCode, message: String)?
@@ -180,15 +184,20 @@ final class ColumnsJob: @unchecked Sendable {
         return State(written: written, finished: finished, failure: failure)
     }
 
-    /// A descriptor on the stream file (the partial file while it is written, else the final one).
+    deinit {
+        if readFD >= 0 { close(readFD) }
+    }
+
+    /// A descriptor on the stream file for one follower (the caller closes it).
     func openReader() -> Int32? {
-        let fd = open(partialPath, O_RDONLY | O_CLOEXEC)
-        if fd >= 0 { return fd }
-        let done = open(finalPath, O_RDONLY | O_CLOEXEC)
-        return done >= 0 ? done : nil
+        guard readFD >= 0 else { return nil }
+        let fd = dup(readFD)
+        return fd >= 0 ? fd : nil
     }
 
     func start(onDone: @escaping @Sendable () -> Void) {
+        writeFD = open(partialPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        if writeFD >= 0 { readFD = open(partialPath, O_RDONLY | O_CLOEXEC) }
         let thread = Thread { [self] in
             run()
             onDone()
@@ -199,8 +208,12 @@ final class ColumnsJob: @unchecked Sendable {
     }
 
     private func run() {
-        let fd = open(partialPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else {
+        let fd = writeFD
+        guard fd >= 0, readFD >= 0 else {
+            if fd >= 0 {
+                close(fd)
+                unlink(partialPath)
+            }
             fail(.internalServerError, "cannot write the column cache: \(String(cString: strerror(errno)))")
             return
         }
