@@ -48,7 +48,7 @@ public final class JSONTraceEvents {
         guard fd >= 0 else { throw TraceReadError(.unreadable, path: path, String(cString: strerror(errno))) }
         var st = stat()
         size = fstat(fd, &st) == 0 ? Int(st.st_size) : 0
-        capacity = max(1 << 16, blockSize)
+        capacity = max(16, blockSize)
         buffer = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity)
     }
 
@@ -95,6 +95,11 @@ public final class JSONTraceEvents {
     }
 
     @inline(__always) private static func isSpace(_ c: UInt8) -> Bool { c == 0x20 || c == 0x0A || c == 0x0D || c == 0x09 }
+
+    /// Whether a JSON value can start with `c`.
+    private static func startsValue(_ c: UInt8) -> Bool {
+        c == 0x7B || c == 0x5B || c == 0x22 || c == 0x2D || (c >= 0x30 && c <= 0x39) || c == 0x74 || c == 0x66 || c == 0x6E
+    }
 
     /// Skips whitespace; the index of the next byte, refilling as needed; nil at the end of the file.
     private func nextByte() throws -> Int? {
@@ -229,7 +234,9 @@ public final class JSONTraceEvents {
         }
         guard let first = try nextByte() else { throw TraceReadError(.empty, path: path) }
         guard buffer[first] == 0x7B else {
-            if [0x5B, 0x22, 0x74, 0x66, 0x6E, 0x2D].contains(buffer[first]) || (buffer[first] >= 0x30 && buffer[first] <= 0x39) {
+            // another JSON value is not a trace; anything else is not JSON
+            let literal = (try? nextValue()).flatMap { $0 }.map { try? parse($0) } ?? nil
+            if [0x5B, 0x22, 0x2D].contains(buffer[first]) || (buffer[first] >= 0x30 && buffer[first] <= 0x39) || literal != nil {
                 throw TraceReadError(.notATrace, path: path, "the top level is not an object")
             }
             throw syntax("unexpected character '\(Character(Unicode.Scalar(buffer[first])))'", at: first)
@@ -272,7 +279,10 @@ public final class JSONTraceEvents {
                         guard b == 0x2C else { throw syntax("expected ',' or ']'", at: i) }
                         start = i + 1
                     }
-                    guard try nextByte() != nil else { return try truncated() }
+                    guard let at = try nextByte() else { return try truncated() }
+                    guard Self.startsValue(buffer[at]) else {
+                        throw syntax("unexpected '\(Character(Unicode.Scalar(buffer[at])))'", at: at)
+                    }
                     while true {
                         do {
                             start += try event(UnsafeRawBufferPointer(start: buffer + start, count: end - start))

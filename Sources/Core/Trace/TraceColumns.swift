@@ -597,6 +597,7 @@ public final class TraceColumnEncoder {
                 end = try Self.containerEnd(p, n, i)
             } else {
                 end = try Self.scalarEnd(p, n, i)
+                guard end > i else { throw TraceColumnError("expected an event") }
             }
             nonObject()
             return end

@@ -100,7 +100,7 @@ enum TracePages {
                 ("event_types", .object(types.map { ($0.0, .int(Int64($0.1))) })),
                 ("partial", .bool(partialReason != nil)),
                 ("partial_reason", partialReason.map { TraceSnapJSON.JSONValue.string($0) } ?? .null),
-                ("paged", .bool(form == .sqlite)),
+                ("paged", .bool(form != .ndjson)),
             ]
             return APIResponse.json(.object(members))
         } catch {
