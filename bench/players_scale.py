@@ -19,7 +19,9 @@ p90s. Screenshots of every view at the largest size go to --shots.
     python bench/players_scale.py --sizes 10000,100000,1000000 --loads 3 \
         --bin .build/release/tracesnap --out /tmp/players-scale.json
 
-`--players DIR` measures another players directory (e.g. an older checkout) with the same server.
+`--players DIR` measures another players directory (e.g. an older checkout) with the same server
+(with `--settle 5`, so that the column encoding `view FILE` starts, which older players never ask
+for, does not compete with them).
 Traces are generated once with Players/tests/gen_trace.py into --cache.
 """
 from __future__ import annotations
@@ -169,6 +171,8 @@ def main():
     ap.add_argument("--out", default="/tmp/players-scale.json")
     ap.add_argument("--shots", default="/tmp/players-shots-s3")
     ap.add_argument("--views", default=",".join(VIEWS))
+    ap.add_argument("--settle", type=float, default=0.0,
+                    help="seconds to wait after the server starts (lets `view FILE` finish encoding first)")
     args = ap.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     views = args.views.split(",")
@@ -182,6 +186,7 @@ def main():
             home = Path(tempfile.mkdtemp(prefix="tsscale-"))
             proc, port, trace_id = start_server(Path(args.bin), trace, Path(args.players), home)
             per = {"bytes": trace.stat().st_size, "views": {}}
+            time.sleep(args.settle)
             try:
                 base = f"http://127.0.0.1:{port}/index.html?trace={trace_id}"
                 cold = None

@@ -434,12 +434,11 @@ export class TraceIndex {
     }
   }
 
-  /** _scatter for numbers: integer columns are copied without calling fn (null -> nullValue). */
+  /** _scatter for numbers: int32 columns are copied without calling fn (null -> nullValue). */
   _scatterNum(col, g, first, out, off, fn, absent, nullValue) {
     if (!col) { this._scatter(null, g, first, out, off, fn, absent); return; }
     const m = g.members; const size = g.size; const a = col.a;
     if (col.enc === ENC.I32) { for (let r = 0; r < size; r++) { const v = a[r]; out[off + m[r]] = v === NULL_I32 ? nullValue : v; } return; }
-    if (col.enc === ENC.F64) { for (let r = 0; r < size; r++) out[off + m[r]] = a[r]; if (fn(0.5) !== 0.5) for (let r = 0; r < size; r++) out[off + m[r]] = fn(a[r]); return; }
     if (col.enc === ENC.INDEX) { for (let r = 0; r < size; r++) out[off + m[r]] = first + m[r]; return; }
     this._scatter(col, g, first, out, off, fn, absent);
   }
@@ -823,9 +822,6 @@ export class TraceIndex {
     return tc === T_EXC || (tc === T_RETURN && (this.flags[s] & F_UNWIND) !== 0);
   }
 
-  /** Was the exception at step s raised here (not propagated or handled)? */
-  isRaise(s) { return lowerBound(this.raises, s) < this.raises.length && this.raises[lowerBound(this.raises, s)] === s; }
-
   /** The value (`value` member) of the event at step s, parsed. */
   valueAt(s) { return this.store.field(s, "value"); }
 
@@ -1041,7 +1037,7 @@ export class TraceIndex {
     const valueHit = (v) => !!(v && typeof v === "object" && hit(v.repr));
     const argsHit = (a) => { if (!a || typeof a !== "object") return false; for (const x of Object.values(a)) if (x && typeof x.repr === "string" && hit(x.repr)) return true; return false; };
     const st = this.store;
-    const fast = st.chunks ? true : false;
+    const fast = !!st.chunks;   // a ColumnStore: values are decided once per distinct text
     for (let s = 0; s < this.n && out.length < limit; s++) {
       const tc = this.typeCode[s];
       let ok = false;
