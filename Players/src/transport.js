@@ -53,11 +53,16 @@ export function createTransport(p) {
     }
     g.globalAlpha = 1;
     g.fillStyle = cs.getPropertyValue("--err").trim() || "#c81e1e";
+    // one mark per pixel column that holds a raised exception (every one of them, however many)
     const denom = Math.max(1, ix.n - 1);
-    for (const st of ix.raises.slice(0, 2000)) g.fillRect(inset + Math.round((st / denom) * (w - 1)), 0, 1.5, hCss);
+    const hit = new Uint8Array(cols);
+    for (const st of ix.raises) { if (st < ix.n) hit[Math.min(cols - 1, Math.round((st / denom) * (cols - 1)))] = 1; }
+    for (let c = 0; c < cols; c++) if (hit[c]) g.fillRect(inset + c, 0, 1.5, hCss);
   };
-  new ResizeObserver(() => { if (canvas.isConnected) drawMap(); }).observe(canvas);
-  new MutationObserver(() => drawMap()).observe(document.documentElement, { attributes: true, attributeFilter: ["data-theme"] });
+  const resized = new ResizeObserver(() => { if (canvas.isConnected) drawMap(); });
+  resized.observe(canvas);
+  const themed = new MutationObserver(() => drawMap());
+  themed.observe(document.documentElement, { attributes: true, attributeFilter: ["data-theme"] });
   const speed = h("select", { class: "speed", id: "speed", title: "Playback speed ([ and ])", "aria-label": "Playback speed" },
     SPEEDS.map((sp, i) => h("option", { value: i, text: sp.label, selected: i === p.speed })));
   speed.addEventListener("change", () => p.setSpeed(parseInt(speed.value, 10)));
@@ -122,7 +127,7 @@ export function createTransport(p) {
     /** Focus the "go to step" field. */
     editStep,
     /** Stop following the player (the footer is being replaced). */
-    dispose() { p.listeners.delete(update); },
+    dispose() { p.listeners.delete(update); resized.disconnect(); themed.disconnect(); },
     playState(playing) { playBtn.replaceChildren(icon(playing ? "pause" : "play", 18)); playBtn.setAttribute("aria-label", playing ? "Pause" : "Play"); playBtn.classList.toggle("on", playing); },
     speedChanged(i) { speed.value = String(i); },
   };

@@ -37,6 +37,9 @@ MIME = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=ut
         ".png": "image/png", ".svg": "image/svg+xml", ".json": "application/json"}
 
 
+COLUMNS_CACHE: dict = {}   # id -> (trace bytes, encoded stream): encoded once, like the server's cache
+
+
 def encode_columns(trace: dict, first_chunk: int = 2048, chunk: int = 16384) -> bytes:
     """The columns stream of a parsed trace (docs/players.md, "Wire format"), the way the Swift
     server encodes it, but simply: integer columns as i32, everything else as string ids. A second,
@@ -302,12 +305,18 @@ class FakeServer:
                     if id_ not in lib.blobs:
                         return self.send_json({"error": "trace not in library"}, 404)
                     blob = lib.blobs[id_]
-                    try:
-                        trace = json.loads(blob.read_bytes() if isinstance(blob, Path) else blob)
-                        assert isinstance(trace, dict) and isinstance(trace.get("events"), list)
-                        data = encode_columns(trace)
-                    except (ValueError, AssertionError):
-                        return self.send_json({"error": "not a trace"}, 422)
+                    raw = blob.read_bytes() if isinstance(blob, Path) else blob
+                    cached = COLUMNS_CACHE.get(id_)
+                    if cached and cached[0] == raw:
+                        data = cached[1]
+                    else:
+                        try:
+                            trace = json.loads(raw)
+                            assert isinstance(trace, dict) and isinstance(trace.get("events"), list)
+                            data = encode_columns(trace)
+                        except (ValueError, AssertionError):
+                            return self.send_json({"error": "not a trace"}, 422)
+                        COLUMNS_CACHE[id_] = (raw, data)
                     self.send_response(200)
                     self.send_header("Content-Type", "application/octet-stream")
                     self.send_header("X-Tracesnap-Columns", "1")
