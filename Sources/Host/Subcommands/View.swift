@@ -76,10 +76,11 @@ extension TraceSnapCommand {
                 Output.warning(
                     "no players directory found (set \(HostEnvironment.playersVariable)); only the API is served")
             }
-            Output.note("tracesnap: press Ctrl-C to stop")
-
+            // before the line that tells a caller it may stop us: a signal in between would be lost
             let stopper = ShutdownHandler(jobs: jobs)
             stopper.install()
+            Output.note("tracesnap: press Ctrl-C to stop")
+
             let serverTask = Task { try await server.run() }
             do {
                 try await server.waitUntilListening(timeout: 10)
@@ -119,6 +120,11 @@ extension TraceSnapCommand {
             switch try library.resolve(trace, cwd: cwd) {
             case .file(let path):
                 let real = FileSystem.realPath(path) ?? path
+                if FileSystem.kind(real) == .file {
+                    // encode it for the players while it is checked below (both read the whole file;
+                    // on two cores they overlap, and the first page load finds it ready)
+                    TraceColumnsStream.warm(path: real, library: library)
+                }
                 if TraceForm.of(path: real) == .sqlite {
                     // the sqlite sink's file: served page by page (see TracePages)
                     let reader = try withCLIErrors { () throws -> SQLiteTraceReader in
