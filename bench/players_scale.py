@@ -161,6 +161,44 @@ def load(d, url, timeout=180):
     raise SystemExit("timed out loading " + url)
 
 
+def cold_library(d, binary: Path, trace: Path, players: Path, views, loads):
+    """First render / complete of a library trace nobody has encoded yet, per view."""
+    out = {}
+    for view in views:
+        runs = []
+        for _ in range(loads):
+            home = Path(tempfile.mkdtemp(prefix="tscold-"))
+            (home / "traces").mkdir()
+            tid = "20260101-000000-c01d00"
+            shutil.copyfile(trace, home / "traces" / f"{tid}.json")
+            meta = {"id": tid, "name": "scale", "trace_id": "scale", "created": "2026-01-01T00:00:00", "created_ts": 1,
+                    "event_count": 0, "source": "", "kind": "script", "project": "scale"}
+            (home / "index.json").write_text(json.dumps({"version": 1, "traces": [meta]}))
+            env = dict(os.environ, TRACESNAP_HOME=str(home), TRACESNAP_NO_BROWSER="1", TRACESNAP_PLAYERS_DIR=str(players))
+            env.setdefault("LD_LIBRARY_PATH", "/opt/swift/usr/lib/swift/linux")
+            proc = subprocess.Popen([str(binary), "view", "--no-browser", "--port", "0"], stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.PIPE, text=True, env=env)
+            port = None
+            for line in proc.stderr:
+                m = re.search(r"open http://127\.0\.0\.1:(\d+)/", line)
+                if m:
+                    port = int(m.group(1))
+                if "Ctrl-C" in line:
+                    break
+            try:
+                time.sleep(0.5)
+                st = load(d, f"http://127.0.0.1:{port}/index.html?trace={tid}&view={view}&step=0")
+                runs.append(st)
+            finally:
+                proc.terminate()
+                proc.wait(timeout=20)
+                shutil.rmtree(home, ignore_errors=True)
+        out[view] = {"first_render_ms": stats([s["first"] for s in runs]),
+                     "complete_ms": stats([s["complete"] for s in runs]),
+                     "longest_task_ms": stats([s["longest"] for s in runs])}
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", default="10000,100000,1000000")
@@ -171,6 +209,9 @@ def main():
     ap.add_argument("--out", default="/tmp/players-scale.json")
     ap.add_argument("--shots", default="/tmp/players-shots-s3")
     ap.add_argument("--views", default=",".join(VIEWS))
+    ap.add_argument("--cold-library", type=int, default=0, metavar="N",
+                    help="also N loads per view of the trace as a library entry with an empty column cache "
+                         "(a fresh TRACESNAP_HOME per load: the request itself encodes it, the slowest case)")
     ap.add_argument("--settle", type=float, default=0.0,
                     help="seconds to wait after the server starts (lets `view FILE` finish encoding first)")
     args = ap.parse_args()
@@ -219,6 +260,10 @@ def main():
                 per["cold"] = {"first_render_ms": round(cold["first"]), "complete_ms": round(cold["complete"]),
                                "longest_task_ms": round(cold["longest"])}
                 print(n, "cold", per["cold"], flush=True)
+                if args.cold_library:
+                    per["cold_library"] = cold_library(d, Path(args.bin), trace, Path(args.players), views,
+                                                       args.cold_library)
+                    print(n, "cold library", per["cold_library"], flush=True)
             finally:
                 proc.terminate()
                 proc.wait(timeout=20)
