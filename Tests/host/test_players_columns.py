@@ -7,12 +7,17 @@ completes.
 """
 
 import json
+import os
 import shutil
 import sys
 import time
 from pathlib import Path
 
 import pytest
+
+# scripts/test runs Tests/host once per Python; these measure the server and Chromium, so once is enough
+pytestmark = pytest.mark.skipif(os.environ.get("TRACESNAP_BROWSER_ONCE") == "0",
+                                reason="browser scale tests run with the last Python of scripts/test only")
 
 from conftest import REFERENCE_TRACES, Runner, start_server, stop_server
 

@@ -23,6 +23,10 @@ from pathlib import Path
 
 import pytest
 
+# scripts/test runs Tests/host once per Python; these measure the server and Chromium, so once is enough
+pytestmark = pytest.mark.skipif(os.environ.get("TRACESNAP_BROWSER_ONCE") == "0",
+                                reason="browser scale tests run with the last Python of scripts/test only")
+
 from conftest import Runner, start_server, stop_server
 
 ROOT = Path(__file__).resolve().parents[2]
