@@ -123,6 +123,11 @@ async function streamColumns(res, { progress, partial, step = 0, signal }) {
       throw new TraceError(`The connection to the tracesnap server was lost while loading: ${err.message}`);
     }
     stats.waitMs += performance.now() - tw;
+    if (signal?.aborted) {
+      // another trace was opened meanwhile (the prefetched request has no signal of its own)
+      reader.cancel().catch(() => {});
+      throw new DOMException("The load was superseded.", "AbortError");
+    }
     if (chunk.done) break;
     if (!stats.firstByte) stats.firstByte = performance.now() - stats.start;
     stats.bytes += chunk.value.length;
