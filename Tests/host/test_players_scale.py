@@ -9,7 +9,7 @@ Players/tests/test_perf.py); no console errors; and a server that never holds th
 (its peak memory stays far below the size of the trace's JSON).
 
 Numbers go to /tmp/players-scale-live.json, screenshots of every view at 10^6 events to
-/tmp/players-shots-s3/. The 10^6 case takes about a minute here (writing the trace ~6 s).
+/tmp/players-shots-s3/. The 10^6 case takes about 35 s here (writing the trace ~6 s).
 """
 
 import json
