@@ -57,7 +57,11 @@ export function createTransport(p) {
     const denom = Math.max(1, ix.n - 1);
     const hit = new Uint8Array(cols);
     for (const st of ix.raises) { if (st < ix.n) hit[Math.min(cols - 1, Math.round((st / denom) * (cols - 1)))] = 1; }
-    for (let c = 0; c < cols; c++) if (hit[c]) g.fillRect(inset + c, 0, 1.5, hCss);
+    // a few: full-height lines; so many that they would hide the depth map: a strip along the top
+    let marked = 0;
+    for (let c = 0; c < cols; c++) marked += hit[c];
+    const markH = marked * 8 > cols ? Math.max(3, Math.round(hCss / 5)) : hCss;
+    for (let c = 0; c < cols; c++) if (hit[c]) g.fillRect(inset + c, 0, 1.5, markH);
   };
   const resized = new ResizeObserver(() => { if (canvas.isConnected) drawMap(); });
   resized.observe(canvas);
