@@ -14,6 +14,7 @@ import { createGraphView } from "ts/views/callgraph.js";
 import { createEventsView } from "ts/views/events.js";
 import { createHomeView } from "ts/views/home.js";
 import { createRecordView } from "ts/views/record.js";
+import { loadTrace } from "ts/load.js";
 
 watchTheme();
 const shell = createShell(document.getElementById("app"));
@@ -42,6 +43,11 @@ window.__tracesnap = {
   get events() { return player.ix ? player.ix.n : 0; },
   get loadMs() { return player.loadMs ?? null; },
   get readyAt() { return player.readyAt ?? null; },
+  /** the whole trace is indexed (a big one renders first, then streams in the rest) */
+  get complete() { return !!(player.ready && player.ix && player.complete); },
+  get firstRenderAt() { return player.firstRenderAt ?? null; },
+  get completeAt() { return player.completeAt ?? null; },
+  get loadStats() { return loadTrace.lastStats ?? null; },
   get lastRenderMs() { return player.lastRenderMs; },
   go: (s) => player.go(s, { push: true }),
 };

@@ -76,7 +76,7 @@ export function safeType(type) {
  * @param {import("ts/model.js").TraceIndex} ix
  */
 export function nowSentence(ix, s) {
-  const e = ix.events[s];
+  const e = ix.event(s);
   const fi = ix.frameOf[s];
   const fname = ix.frameLabel(fi);
   const fn = () => h("code", { class: "fn", text: fname });
@@ -140,7 +140,7 @@ function join(parts, sep) {
 
 /** One-line plain-text summary of an event (for lists and tooltips). */
 export function eventSummary(ix, s) {
-  const e = ix.events[s];
+  const e = ix.event(s);
   switch (e.type) {
     case "call": return `${ix.frameLabel(ix.frameOf[s])}(${argsText(e.args, 80)})`;
     case "line": { const c = ix.sourceLine(ix.fileAt(s), Number(e.line) || 0); return c ? `line ${e.line}: ${c}` : `line ${e.line}`; }
@@ -159,6 +159,5 @@ export function eventSummary(ix, s) {
 
 /** Is step s "bad" (an exception or an unwinding return)? */
 export function isErrorStep(ix, s) {
-  const e = ix.events[s];
-  return e.type === "exception" || (e.type === "return" && !!e.unwind);
+  return ix.isErrorAt(s);
 }

@@ -88,15 +88,9 @@ export function openSearch(player) {
       }
     }
     if (sc === "all" || sc === "value") {
-      const ev = ix.events;
-      for (let s = 0; s < ix.n && hits.length < LIMIT; s++) {
-        const e = ev[s];
-        let v = null;
-        if (e.type === "assign" || e.type === "return" || e.type === "yield") v = e.value && e.value.repr;
-        else if (e.type === "exception") v = `${e.exc_type}: ${e.message}`;
-        else if (e.type === "extcall") v = `${e.verb} ${e.target}`;
-        else if (e.type === "call" && e.args) { for (const a of Object.values(e.args)) if (a && typeof a.repr === "string" && a.repr.toLowerCase().includes(q)) { v = a.repr; break; } }
-        if (typeof v === "string" && v.toLowerCase().includes(q)) add(s, e.type, eventSummary(ix, s));
+      for (const s of ix.searchValues(q, LIMIT - hits.length + 1)) {
+        if (hits.length >= LIMIT) break;
+        add(s, ix.typeAt(s), eventSummary(ix, s));
       }
     }
     hits.sort((a, b) => a.step - b.step);
@@ -133,7 +127,7 @@ export function toggleExceptionsMenu(player, anchor) {
   const list = h("ol", { class: "exc-list", id: "exc-list" });
   const steps = ix.raises.length ? ix.raises : ix.exceptions;
   for (const s of steps.slice(0, 500)) {
-    const e = ix.events[s];
+    const e = ix.event(s);
     const b = h("button", { class: "exc-item", data: { step: s } },
       h("span", { class: "exc-type", text: String(e.exc_type ?? "Exception") }),
       h("span", { class: "exc-msg", text: shorten(String(e.message ?? ""), 90) }),

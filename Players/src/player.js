@@ -42,6 +42,7 @@ export class Player {
     this._loadSeq = 0;
     this.lastRenderMs = 0;
     this.ready = false;
+    this.complete = false;
   }
 
   /** Apply the route in the URL (initial load and Back/Forward). */
@@ -50,6 +51,10 @@ export class Player {
     await this._applyRoute();
     this.ready = true;
     this.readyAt = performance.now();
+    if (this.ix && this.firstRenderAt === undefined) {
+      this.firstRenderAt = this.readyAt;
+      if (this.complete) this.completeAt = this.readyAt;
+    }
   }
 
   async _applyRoute() {
@@ -81,30 +86,84 @@ export class Player {
     }
   }
 
-  /** Load and index a trace; shows progress and errors in the page. */
-  async load(id) {
+  /**
+   * Load and index a trace; shows progress and errors in the page. Resolves
+   * (true) as soon as the requested step can be shown: a big trace streams
+   * in, and the first render uses the part indexed so far while the rest
+   * loads (a progress bar in the header); when it is complete the views are
+   * rebuilt for the whole trace (`complete`).
+   */
+  load(id) {
     const seq = ++this._loadSeq;
+    if (this._abort) this._abort.abort();
+    const abort = this._abort = new AbortController();
     this.pause();
     this.ix = null;
     this.views.clear();
     this.selectedVar = null;
+    this.complete = false;
+    this.firstRenderAt = undefined;
+    this.completeAt = undefined;
     this.shell.showLoading("Loading trace…");
     const t0 = performance.now();
-    try {
-      const ix = await loadTrace(id, (msg) => { if (seq === this._loadSeq) this.shell.showLoading(msg); });
-      if (seq !== this._loadSeq) return false;
+    const want = readRoute().step ?? 0;
+    let settle;
+    const first = new Promise((resolve) => { settle = resolve; });
+    let partialShown = false;
+    const current = () => seq === this._loadSeq;
+    loadTrace(id, {
+      step: want,
+      signal: abort.signal,
+      progress: (msg, fraction) => {
+        if (!current()) return;
+        if (this.ix) this.shell.loadProgress(fraction, msg);
+        else this.shell.showLoading(msg, fraction);
+      },
+      partial: (ix) => {
+        if (!current() || !ix.n) return;
+        this.ix = ix;
+        this.traceId = id;
+        this.shell.traceLoaded(this);
+        this.shell.loadProgress(0, "Loading the rest of the trace…");
+        partialShown = true;
+        settle(true);
+      },
+    }).then((ix) => {
+      if (!current()) return;
       if (!ix.n) throw new Error("It contains no events: the program may have stopped before any traced code ran.");
+      this.loadMs = performance.now() - t0;
       this.ix = ix;
       this.traceId = id;
-      this.loadMs = performance.now() - t0;
+      if (partialShown) { this._completed(); return; }
+      this.complete = true;
       this.shell.traceLoaded(this);
-      return true;
-    } catch (err) {
-      if (seq !== this._loadSeq) return false;
+      settle(true);
+    }).catch((err) => {
+      if (!current()) return;
+      this.ix = null;
+      this.views.clear();
+      this.shell.loadProgress(null);
       this.shell.showError("This trace could not be opened", err && err.message ? err.message : String(err), true);
       console.warn("tracesnap: load failed:", err && err.message);
-      return false;
+      settle(false);
+    });
+    return first;
+  }
+
+  /** The whole trace is indexed: rebuild the views for it and render the current step again. */
+  _completed() {
+    const t0 = performance.now();
+    this.complete = true;
+    this.views.clear();
+    this.shell.loadProgress(null);
+    this.shell.traceLoaded(this);
+    const traceView = this.view !== "home" && this.view !== "record";
+    if (traceView && this.current) {
+      this._mount(this.view);
+      this.go(this.step, { force: true, url: false });
     }
+    this.completeAt = performance.now();
+    if (loadTrace.lastStats) loadTrace.lastStats.completeRenderMs = this.completeAt - t0;
   }
 
   /**
@@ -118,7 +177,9 @@ export class Player {
     try {
       const ix = indexFromText(await file.text());
       if (!ix.n) throw new Error("It contains no events.");
-      this.ix = ix; this.traceId = LOCAL; this.views.clear(); this.selectedVar = null;
+      this._loadSeq++;
+      if (this._abort) this._abort.abort();
+      this.ix = ix; this.traceId = LOCAL; this.views.clear(); this.selectedVar = null; this.complete = true;
       this.shell.traceLoaded(this);
       this.view = "text";
       writeRoute({ view: "text", trace: "", step: 0 }, true);

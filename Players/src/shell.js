@@ -60,7 +60,10 @@ export function createShell(root) {
   const brand = h("a", { class: "brand", href: exportMode ? "#" : "?", title: "tracesnap library" },
     h("span", { class: "logo", "aria-hidden": "true" }, h("span", { class: "logo-dot" })), h("span", { class: "brand-name", text: "tracesnap" }));
   brand.addEventListener("click", (ev) => { if (ev.metaKey || ev.ctrlKey) return; ev.preventDefault(); if (!exportMode) player?.setView("home"); });
-  const top = h("header", { class: "topbar" }, brand, title, tabs, h("div", { class: "spacer" }), excBtn, searchBtn, switchBtn, recordBtn, themeBtn, helpBtn);
+  // loading the rest of a big trace after the first render: a thin bar under the top bar
+  const loadFill = h("div", { class: "load-fill" });
+  const loadBar = h("div", { class: "load-bar", id: "load-progress", role: "progressbar", "aria-valuemin": "0", "aria-valuemax": "100", hidden: true }, loadFill);
+  const top = h("header", { class: "topbar" }, brand, title, tabs, h("div", { class: "spacer" }), excBtn, searchBtn, switchBtn, recordBtn, themeBtn, helpBtn, loadBar);
   const main = h("main", { id: "main", class: "main" });
   const foot = h("footer", { id: "transport", class: "transport", hidden: true });
   replace(root, top, main, foot);
@@ -70,9 +73,30 @@ export function createShell(root) {
     exportMode,
     /** Called once with the player. */
     attach(p) { player = p; },
-    showLoading(msg) {
+    showLoading(msg, fraction) {
       foot.hidden = true;
-      replace(main, h("div", { class: "state-msg", role: "status" }, h("div", { class: "spinner" }), h("p", { id: "loading-msg", text: msg })));
+      const known = typeof fraction === "number" && fraction > 0;
+      const current = main.querySelector("#loading-msg");
+      if (current) {
+        // the same loading screen: update it in place (progress arrives many times a second)
+        current.textContent = msg;
+        const bar = main.querySelector(".load-meter");
+        bar.hidden = !known;
+        if (known) bar.firstChild.style.width = `${Math.round(fraction * 100)}%`;
+        return;
+      }
+      const meter = h("div", { class: "load-meter", hidden: !known }, h("div", { class: "load-meter-fill", style: { width: `${known ? Math.round(fraction * 100) : 0}%` } }));
+      replace(main, h("div", { class: "state-msg", role: "status" }, h("div", { class: "spinner" }), h("p", { id: "loading-msg", text: msg }), meter));
+    },
+    /** Progress of the part of a trace still loading after the first render (null: done). */
+    loadProgress(fraction, msg) {
+      if (fraction === null || fraction === undefined) { loadBar.hidden = true; document.body.classList.remove("trace-loading"); return; }
+      loadBar.hidden = false;
+      document.body.classList.add("trace-loading");
+      const pct = Math.max(0, Math.min(100, Math.round(fraction * 100)));
+      loadFill.style.width = `${pct}%`;
+      loadBar.setAttribute("aria-valuenow", String(pct));
+      if (msg) loadBar.title = msg;
     },
     showError(heading, detail, withLink) {
       foot.hidden = true;
@@ -96,7 +120,7 @@ export function createShell(root) {
       const ix = p.ix;
       const name = ix.traceId || p.urlTrace() || "trace";
       const ss = ix.session;
-      const bits = [`${ix.n.toLocaleString()} events`, ix.files.length > 1 ? `${ix.files.length} files` : basename(ix.primaryFile)];
+      const bits = [p.complete === false ? `${ix.n.toLocaleString()} events so far (loading)` : `${ix.n.toLocaleString()} events`, ix.files.length > 1 ? `${ix.files.length} files` : basename(ix.primaryFile)];
       const rq = ss.request && typeof ss.request === "object" ? ss.request : null;
       if (rq) bits.push(`${rq.method ?? ""} ${rq.path ?? ""} → ${rq.status ?? "?"}${typeof rq.duration_ms === "number" ? ` in ${rq.duration_ms} ms` : ""}`);
       if (typeof ss.exit_code === "number" && ss.exit_code !== 0) bits.push(`exit ${ss.exit_code}`);

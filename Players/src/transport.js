@@ -53,11 +53,20 @@ export function createTransport(p) {
     }
     g.globalAlpha = 1;
     g.fillStyle = cs.getPropertyValue("--err").trim() || "#c81e1e";
+    // one mark per pixel column that holds a raised exception (every one of them, however many)
     const denom = Math.max(1, ix.n - 1);
-    for (const st of ix.raises.slice(0, 2000)) g.fillRect(inset + Math.round((st / denom) * (w - 1)), 0, 1.5, hCss);
+    const hit = new Uint8Array(cols);
+    for (const st of ix.raises) { if (st < ix.n) hit[Math.min(cols - 1, Math.round((st / denom) * (cols - 1)))] = 1; }
+    // a few: full-height lines; so many that they would hide the depth map: a strip along the top
+    let marked = 0;
+    for (let c = 0; c < cols; c++) marked += hit[c];
+    const markH = marked * 8 > cols ? Math.max(3, Math.round(hCss / 5)) : hCss;
+    for (let c = 0; c < cols; c++) if (hit[c]) g.fillRect(inset + c, 0, 1.5, markH);
   };
-  new ResizeObserver(() => { if (canvas.isConnected) drawMap(); }).observe(canvas);
-  new MutationObserver(() => drawMap()).observe(document.documentElement, { attributes: true, attributeFilter: ["data-theme"] });
+  const resized = new ResizeObserver(() => { if (canvas.isConnected) drawMap(); });
+  resized.observe(canvas);
+  const themed = new MutationObserver(() => drawMap());
+  themed.observe(document.documentElement, { attributes: true, attributeFilter: ["data-theme"] });
   const speed = h("select", { class: "speed", id: "speed", title: "Playback speed ([ and ])", "aria-label": "Playback speed" },
     SPEEDS.map((sp, i) => h("option", { value: i, text: sp.label, selected: i === p.speed })));
   speed.addEventListener("change", () => p.setSpeed(parseInt(speed.value, 10)));
@@ -109,7 +118,7 @@ export function createTransport(p) {
   const update = (s) => {
     scrub.value = String(s);
     stepNum.textContent = s.toLocaleString();
-    const t = ix.events[s].type;
+    const t = ix.typeAt(s);
     const err = isErrorStep(ix, s);
     if (t !== lastType || err) { chipBox.replaceChildren(typeChip(t)); lastType = err ? "" : t; }
     const pct = ix.n > 1 ? (s / (ix.n - 1)) * 100 : 0;
@@ -122,7 +131,7 @@ export function createTransport(p) {
     /** Focus the "go to step" field. */
     editStep,
     /** Stop following the player (the footer is being replaced). */
-    dispose() { p.listeners.delete(update); },
+    dispose() { p.listeners.delete(update); resized.disconnect(); themed.disconnect(); },
     playState(playing) { playBtn.replaceChildren(icon(playing ? "pause" : "play", 18)); playBtn.setAttribute("aria-label", playing ? "Pause" : "Play"); playBtn.classList.toggle("on", playing); },
     speedChanged(i) { speed.value = String(i); },
   };

@@ -37,6 +37,87 @@ MIME = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=ut
         ".png": "image/png", ".svg": "image/svg+xml", ".json": "application/json"}
 
 
+COLUMNS_CACHE: dict = {}   # id -> (trace bytes, encoded stream): encoded once, like the server's cache
+
+
+def encode_columns(trace: dict, first_chunk: int = 2048, chunk: int = 16384) -> bytes:
+    """The columns stream of a parsed trace (docs/players.md, "Wire format"), the way the Swift
+    server encodes it, but simply: integer columns as i32, everything else as string ids. A second,
+    independent writer of the format, so the players' reader is checked against the spec."""
+    import struct
+
+    def frame(kind: int, payload: bytes) -> bytes:
+        out = struct.pack("<II", kind, len(payload)) + payload
+        return out + b"\0" * (-len(out) % 8)
+
+    def pad(b: bytearray) -> None:
+        b.extend(b"\0" * (-len(b) % 8))
+
+    strings: dict[str, int] = {}
+    new_strings: list[bytes] = []
+
+    def sid(text: str) -> int:
+        if text not in strings:
+            strings[text] = len(strings) + 1
+            new_strings.append(text.encode())
+        return strings[text]
+
+    shapes: dict[tuple, int] = {}
+    new_shapes: list[tuple] = []
+    events = trace["events"]
+    members = {k: v for k, v in trace.items() if k not in ("events", "session")}
+    session = trace.get("session")
+    out = [frame(1, json.dumps({"format": "tracesnap-columns", "format_version": 1, "members": members,
+                               "session": session, "event_count": len(events), "bytes": None}).encode())]
+    at = 0
+    while at < len(events):
+        size = first_chunk if at == 0 else chunk
+        part = events[at: at + size]
+        shape_of = []
+        groups: dict[int, list] = {}
+        for i, e in enumerate(part):
+            if not isinstance(e, dict):
+                e = {"type": "unknown", "seq": at + i}
+            keys = tuple(sid(json.dumps(k)) for k in e)
+            if keys not in shapes:
+                shapes[keys] = len(shapes)
+                new_shapes.append(keys)
+            shape_of.append(shapes[keys])
+            groups.setdefault(shapes[keys], []).append(list(e.values()))
+        body = bytearray()
+        for rows in groups.values():
+            for row in rows:
+                for v in row:
+                    if not (isinstance(v, int) and not isinstance(v, bool) and -2 ** 31 < v < 2 ** 31):
+                        sid(json.dumps(v, separators=(",", ":")))
+        for shape, rows in groups.items():
+            body += struct.pack("<II", shape, len(rows))
+            for k in range(len(rows[0])):
+                col = [r[k] for r in rows]
+                if all(isinstance(v, int) and not isinstance(v, bool) and -2 ** 31 < v < 2 ** 31 for v in col):
+                    body += struct.pack("<II", 0, 0) + struct.pack("<%di" % len(col), *col)
+                else:
+                    ids = [sid(json.dumps(v, separators=(",", ":"))) for v in col]
+                    body += struct.pack("<II", 2, 0) + struct.pack("<%dI" % len(ids), *ids)
+                pad(body)
+        head = bytearray(struct.pack("<8I", at, len(part), len(new_strings), len(new_shapes), len(groups), 0, 0, 0))
+        head += struct.pack("<%dI" % len(new_strings), *[len(b) for b in new_strings])
+        head += b"".join(new_strings)
+        pad(head)
+        for keys in new_shapes:
+            head += struct.pack("<I%dI" % len(keys), len(keys), *keys)
+        pad(head)
+        head += struct.pack("<%dH" % len(shape_of), *shape_of)
+        pad(head)
+        out.append(frame(2, bytes(head + body)))
+        new_strings.clear()
+        new_shapes.clear()
+        at += len(part)
+    out.append(frame(3, json.dumps({"members": {}, "session": session if session is not None else {},
+                                    "event_count": len(events), "partial": False, "partial_reason": None}).encode()))
+    return b"".join(out)
+
+
 class Library:
     """In-memory library: id -> (meta, path-or-bytes)."""
 
@@ -218,6 +299,31 @@ class FakeServer:
                     if q.get("project"):
                         items = [m for m in items if m["project"] == q["project"][0]]
                     return self.send_json(items)
+                m = re.fullmatch(r"/api/traces/([^/]+)/columns", path)
+                if m:
+                    id_ = m.group(1)
+                    if id_ not in lib.blobs:
+                        return self.send_json({"error": "trace not in library"}, 404)
+                    blob = lib.blobs[id_]
+                    raw = blob.read_bytes() if isinstance(blob, Path) else blob
+                    cached = COLUMNS_CACHE.get(id_)
+                    if cached and cached[0] == raw:
+                        data = cached[1]
+                    else:
+                        try:
+                            trace = json.loads(raw)
+                            assert isinstance(trace, dict) and isinstance(trace.get("events"), list)
+                            data = encode_columns(trace)
+                        except (ValueError, AssertionError):
+                            return self.send_json({"error": "not a trace"}, 422)
+                        COLUMNS_CACHE[id_] = (raw, data)
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/octet-stream")
+                    self.send_header("X-Tracesnap-Columns", "1")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                    return
                 m = re.fullmatch(r"/api/traces/([^/]+)", path)
                 if m:
                     id_ = m.group(1)

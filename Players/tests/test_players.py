@@ -389,6 +389,7 @@ def _inline_export(trace_text: str) -> str:
     html = (root / "index.html").read_text()
     html = re.sub(r'<script type="importmap">.*?</script>',
                   lambda m: '<script type="importmap">%s</script>' % _json.dumps({"imports": imports}), html, flags=re.S)
+    html = re.sub(r'<link rel="modulepreload" href="[^"]+">\n?', "", html)   # as the exporter does
     html = re.sub(r'<link rel="stylesheet" href="([^"]+)">',
                   lambda m: "<style>%s</style>" % (root / m.group(1)).read_text(), html)
     inline = trace_text.replace("</", "<\\/")

@@ -269,7 +269,7 @@ export function createGraphView(p) {
     const items = [];
     for (let i = lo; i < hi; i++) {
       if (n.ext) {
-        const st = n.extSteps[i]; const c = ix.events[st];
+        const st = n.extSteps[i]; const c = ix.event(st);
         items.push(h("li", { class: "inv" + (st <= s ? "" : " future") + (i === k - 1 ? " cur" : "") },
           h("div", { class: "inv-head" }, h("b", { text: `#${i + 1}` }), h("span", { class: "muted", text: ` · step ${st}` }), h("button", { class: "btn small", data: { jump: st }, text: "go" })),
           h("div", null, h("b", { text: String(c.verb ?? "") }), " ", h("code", { class: "url", text: shorten(String(c.target ?? ""), 80) })),
@@ -313,7 +313,7 @@ export function createGraphView(p) {
     for (const k of onStack) { const ne = nodeEls.get(k); if (ne) { ne.g.classList.add("active"); activeNodes.push(ne.g); } }
     const ce = nodeEls.get(cur);
     if (ce) ce.g.classList.add("current");
-    const extNow = ix.events[s].type === "extcall" ? ix.edges : null;
+    const extNow = ix.typeAt(s) === "extcall" ? ix.edges : null;
     for (const [key, ne] of nodeEls) {
       const seqs = callSeqs.get(key);
       const n = ix.fnodes.get(key);
@@ -328,7 +328,7 @@ export function createGraphView(p) {
       let l1 = "", l2 = "";
       if (k > 0) {
         if (e.ext) {
-          const c = ix.events[e.calls[k - 1]];
+          const c = ix.event(e.calls[k - 1]);
           l1 = `→ ${c.verb ?? ""} ${shortUrl(c.target)}`;
           l2 = `← ${c.status ?? (c.error ? "error" : "?")}`;
         } else {

@@ -82,15 +82,24 @@ export function createEventsView(p) {
       if (fm) ix.frames.forEach((f, i) => { fm[i] = ix.frameLabel(i).toLowerCase().includes(fq) ? 1 : 0; });
       const out = new Int32Array(ix.n);
       let k = 0;
-      const ev = ix.events;
+      // per type code and per variable name: decided once, then the loop reads typed arrays only
+      const typeOn = ix.typeNames.list.map((t) => enabled.has(t));
+      const varOn = vq ? ix.varNames.list.map((v) => v.toLowerCase().includes(vq)) : null;
+      const argsOn = vq ? new Map() : null;   // frame -> an argument matches
+      const tcs = ix.typeCode; const varOf = ix.varOf; const frameOf = ix.frameOf;
       for (let i = 0; i < ix.n; i++) {
-        const e = ev[i];
-        if (!enabled.has(e.type)) continue;
-        if (fm && !fm[ix.frameOf[i]]) continue;
+        const tc = tcs[i];
+        if (!typeOn[tc]) continue;
+        if (fm && !fm[frameOf[i]]) continue;
         if (vq) {
-          if (e.type === "assign") { if (!String(e.var).toLowerCase().includes(vq)) continue; }
-          else if (e.type === "call") { if (!Object.keys(e.args || {}).some((a) => a.toLowerCase().includes(vq))) continue; }
-          else continue;
+          const t = ix.typeNames.list[tc];
+          if (t === "assign") { if (!varOn[varOf[i]]) continue; }
+          else if (t === "call") {
+            const fi = frameOf[i];
+            let on = argsOn.get(fi);
+            if (on === undefined) { on = Object.keys(ix.frames[fi].args || {}).some((a) => a.toLowerCase().includes(vq)); argsOn.set(fi, on); }
+            if (!on) continue;
+          } else continue;
         }
         out[k++] = i;
       }
@@ -154,7 +163,7 @@ export function createEventsView(p) {
       if (i >= visible) { r.hidden = true; r.dataset.step = "-1"; continue; }
       r.hidden = false;
       const s = stepAt(first + i);
-      const e = ix.events[s];
+      const e = ix.event(s);
       r.dataset.step = String(s);
       const [cStep, cType, cFn, cSum, cLine] = r.children;
       cStep.textContent = String(s);
@@ -192,7 +201,7 @@ export function createEventsView(p) {
   function kv(k, v) { return h("div", { class: "kv" }, h("span", { class: "k", text: k }), h("span", { class: "v" }, v)); }
 
   function renderDetails(s) {
-    const e = ix.events[s];
+    const e = ix.event(s);
     const fi = ix.frameOf[s];
     const f = ix.frames[fi];
     const rows = [];

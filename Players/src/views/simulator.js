@@ -134,7 +134,7 @@ export function createSimulatorView(p) {
 
   function update(s) {
     src.update(s);
-    const e = ix.events[s];
+    const e = ix.event(s);
     const fi = ix.frameOf[s];
     const fr = ix.frames[fi];
     const err = isErrorStep(ix, s);
@@ -188,12 +188,12 @@ export function createSimulatorView(p) {
       const node = f.els.get(id);
       const old = ev >= 0 && stale(id, ev);
       const taken = ev >= 0 && !old;
-      node._badge.textContent = taken ? `✓ ${ix.events[ev].taken}` : "—";
+      node._badge.textContent = taken ? `✓ ${ix.event(ev).taken}` : "—";
       node.classList.toggle("taken", taken);
       if (!taken) continue;
       // mark where the taken arm starts: the 0.2 `arm` node, else the
       // statement on the branch event's line (the arm's first line)
-      const be = ix.events[ev];
+      const be = ix.event(ev);
       let target = be.arm !== undefined ? f.els.get(String(be.arm)) : undefined;
       if (!target) {
         const nid2 = f.lineNode.get(Number(be.line) || 0);
@@ -214,7 +214,7 @@ export function createSimulatorView(p) {
       if (ch && !locals.includes(ch)) locals[MAX_CHIPS - 1] = ch;
     }
     replace(vars, locals.length ? locals.map((r) => {
-      const ae = r.changedNow ? ix.events[r.step] : null;
+      const ae = r.changedNow ? ix.event(r.step) : null;
       return h("div", { class: "vchip" + (r.changedNow ? " flash" : ""), title: `${r.name} (${r.count} change${r.count === 1 ? "" : "s"} so far)` },
         h("div", { class: "vchip-name" }, h("span", { text: r.name }), r.isArg ? h("span", { class: "tag", text: "arg" }) : null,
           ae && ae.mutation ? h("span", { class: "tag", text: "modified" }) : null),
@@ -225,7 +225,7 @@ export function createSimulatorView(p) {
     // extcall cards (the latest two of this frame so far)
     const calls = fr.extcalls.filter((x) => x <= s).slice(-2);
     replace(ext, calls.map((x) => {
-      const c = ix.events[x];
+      const c = ix.event(x);
       const bad = !c.status || c.status >= 400;
       return h("button", { class: "ext-card" + (x === s ? " now" : ""), data: { jump: x } },
         h("div", { class: "ext-top" }, h("span", { class: "ext-tag", text: "↗ HTTP" }), h("b", { text: String(c.verb ?? "") })),

@@ -77,7 +77,7 @@ export function createTextView(p) {
 
   /** One locals row (a <tr>). */
   function localRow(fi, s, r, changed, selected) {
-    const e = ix.events[r.step];
+    const e = ix.event(r.step);
     const prevT = ix.adjacentChange(fi, r.name, s, -1);
     const nextT = ix.adjacentChange(fi, r.name, s, +1);
     return h("tr", { class: (changed ? "changed" : "") + (selected ? " selected" : "") },
@@ -131,7 +131,7 @@ export function createTextView(p) {
 
   function renderStack(s) {
     const stack = ix.stackAt(s, MAX_STACK + 1);
-    const e = ix.events[s];
+    const e = ix.event(s);
     const sv = p.selectedVar;
     const els = [];
     stack.slice(0, MAX_STACK).forEach((fi, i) => {
@@ -202,7 +202,7 @@ export function createTextView(p) {
     if (lo > 0) items.push(h("button", { class: "pill more", data: { jump: a[0] }, title: "Go to the first change", text: `⋯ ${lo} earlier` }));
     for (let i = lo; i < hi; i++) {
       const st = a[i];
-      const e = ix.events[st];
+      const e = ix.event(st);
       let cls = "";
       if (i === k - 1) cls += " now";
       if (i >= k) cls += " future";
@@ -260,7 +260,7 @@ export function createTextView(p) {
 
   function update(s) {
     src.update(s);   // first: it reads scroll metrics while layout is clean
-    const e = ix.events[s];
+    const e = ix.event(s);
     replace(nowChip, typeChip(isErrorStep(ix, s) && e.type === "return" ? "exception" : e.type));
     replace(nowText, ...nowSentence(ix, s));
     nowCard.classList.toggle("error", isErrorStep(ix, s));

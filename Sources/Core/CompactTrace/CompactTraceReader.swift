@@ -92,15 +92,19 @@ public final class CompactTraceReader {
     public var version: String? { headerMembers.first { $0.0 == "version" }?.1.stringValue }
     public var traceID: String? { headerMembers.first { $0.0 == "trace_id" }?.1.stringValue }
 
-    /// Calls `body` with the JSON object of every event, as the JSON sink writes it.
+    /// Calls `body` with the JSON object of every event, as the JSON sink writes it; `progress`
+    /// gets the fraction of the file decoded so far after each event.
     @discardableResult
-    public func forEachEventJSON(_ body: (UnsafeRawBufferPointer) throws -> Void) throws -> Ending {
+    public func forEachEventJSON(
+        progress: ((Double) -> Void)? = nil, _ body: (UnsafeRawBufferPointer) throws -> Void
+    ) throws -> Ending {
         let stream = EventStream(reader: self)
         let writer = JSONWriter(reservingCapacity: 1 << 12)
         while true {
             writer.removeAll()
             guard stream.nextJSON(into: writer) else { break }
             try writer.withUnsafeBytes(body)
+            progress?(stream.fractionRead)
         }
         return stream.ending!
     }
@@ -114,6 +118,8 @@ public final class CompactTraceReader {
         private var sawDecodedEvent = false
         /// Set once the events are exhausted.
         public private(set) var ending: Ending?
+        /// The fraction of the file decoded so far.
+        public var fractionRead: Double { reader.size > 0 ? Double(decoder.position) / Double(reader.size) : 1 }
 
         public init(reader: CompactTraceReader) {
             self.reader = reader

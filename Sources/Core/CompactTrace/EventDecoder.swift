@@ -19,6 +19,8 @@ struct EventDecoder {
     }
 
     private var cursor: ByteCursor
+    /// Bytes of the file decoded so far.
+    var position: Int { cursor.position }
     private var strings: [UnsafeRawBufferPointer] = []
     private(set) var current = EventDecoder.emptyEvent(type: TS_EVENT_LINE.rawValue)
     private var context = EventDecoder.emptyEvent(type: TS_EVENT_LINE.rawValue)

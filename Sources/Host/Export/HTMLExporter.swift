@@ -11,7 +11,7 @@ import TraceSnapLibrary
 /// - replaces the import map by one that maps every `ts/<file>.js` to a
 ///   `data:text/javascript;base64,...` URL;
 /// - turns `<script type="module" src="./src/x.js">` into an inline `import "ts/x.js"`;
-/// - inlines `<link rel="stylesheet" href="...">` as `<style>`;
+/// - inlines `<link rel="stylesheet" href="...">` as `<style>`, and drops `<link rel="modulepreload">`;
 /// - embeds the trace as `<script type="application/json" id="tracesnap-inline-trace">`, with
 ///   every `</` written `<\/` (and `<!--` as `\u003c!--`) so it cannot end the script element.
 struct HTMLExporter {
@@ -150,6 +150,9 @@ struct HTMLExporter {
             let tag = String(rest[open.lowerBound..<close.upperBound])
             out += rest[..<open.lowerBound]
             rest = rest[close.upperBound...]
+            if attribute("rel", in: tag)?.lowercased() == "modulepreload" {
+                continue  // the modules are inlined in the import map
+            }
             if attribute("rel", in: tag)?.lowercased() == "stylesheet", let href = attribute("href", in: tag),
                 !href.contains("://"), let path = StaticFiles.resolve(href, root: playersDirectory),
                 let css = try? FileSystem.readText(path)

@@ -62,7 +62,7 @@ struct RequestHandler: HTTPHandler {
                 return APIResponse.error(
                     .methodNotAllowed, "method \(method.rawValue) not allowed", allow: ["GET", "PATCH", "DELETE"])
             }
-        case let p where p.count == 3 && p[0] == "traces" && ["summary", "session", "events"].contains(p[2]):
+        case let p where p.count == 3 && p[0] == "traces" && ["summary", "session", "events", "columns"].contains(p[2]):
             let id = p[1]
             guard TraceLibrary.isValidID(id) else { return APIResponse.error(.badRequest, "invalid trace id") }
             return await only([.GET]) {
@@ -74,6 +74,7 @@ struct RequestHandler: HTTPHandler {
                 switch p[2] {
                 case "summary": return TracePages.summary(path: path)
                 case "session": return TracePages.session(path: path)
+                case "columns": return await TraceColumnsStream.response(path: path, library: context.library)
                 default: return TracePages.events(path: path, request: request)
                 }
             }

@@ -10,10 +10,13 @@ import TraceSnapTrace
 /// The paged trace API (`/api/traces/<id>/summary`, `/session`, `/events?offset=N&limit=M`) and
 /// the whole-document response for SQLite traces.
 ///
-/// SQLite traces are never loaded whole: a summary reads `meta` and counts types in SQL, a page
-/// decodes only its rows, and the whole document (`GET /api/traces/<id>`, what the players fetch)
-/// is encoded page by page while it is sent. JSON and NDJSON traces are parsed once (the last one
-/// stays cached while its size and mtime are unchanged) and sliced.
+/// No trace is loaded whole for a request. SQLite traces: a summary reads `meta` and counts types
+/// in SQL, a page decodes only its rows, and the whole document (`GET /api/traces/<id>`) is encoded
+/// page by page while it is sent. JSON traces: the summary and the session come from one streaming
+/// scan (cached per file version), and a page is read from the nearest of the byte offsets of
+/// every 1024th event (found by one scan that parses no event, cached per file version), parsing
+/// only the page's events. NDJSON streams are parsed once (the last one stays cached while its size
+/// and mtime are unchanged) and sliced.
 enum TracePages {
     /// The largest page a client may ask for.
     static let maximumLimit = 10_000
@@ -98,7 +101,7 @@ enum TracePages {
                 ("event_types", .object(types.map { ($0.0, .int(Int64($0.1))) })),
                 ("partial", .bool(partialReason != nil)),
                 ("partial_reason", partialReason.map { TraceSnapJSON.JSONValue.string($0) } ?? .null),
-                ("paged", .bool(form == .sqlite)),
+                ("paged", .bool(form != .ndjson)),
             ]
             return APIResponse.json(.object(members))
         } catch {
@@ -111,11 +114,78 @@ enum TracePages {
         do {
             switch TraceForm.of(path: path) {
             case .sqlite: return APIResponse.json(try SQLiteTraceReader(path: path).effectiveSession)
-            case .json, .ndjson, .compact: return APIResponse.json(try loaded(path: path).effectiveSession)
+            case .ndjson, .compact: return APIResponse.json(try loaded(path: path).effectiveSession)
+            case .json:
+                let scan = try TraceFileResponse.summary(path: path)
+                guard scan.looksLikeTrace else { throw TraceReadError(.notATrace, path: path, scan.syntaxError ?? "no \"events\" list") }
+                var session = scan.session ?? .object([])
+                if scan.isPartial {
+                    session = session.setting("partial", to: .bool(true))
+                    if session["partial_reason"] == nil { session = session.setting("partial_reason", to: .string(scan.partialReason ?? "truncated")) }
+                    if session["event_count"] == nil { session = session.setting("event_count", to: .int(Int64(scan.eventCount))) }
+                }
+                return APIResponse.json(session)
             }
         } catch {
             return fail(error)
         }
+    }
+
+    /// Byte offsets of every `spacing`-th event of a JSON trace.
+    struct Checkpoints {
+        static let spacing = 1024
+        var offsets: [Int]
+        var count: Int
+    }
+
+    nonisolated(unsafe) private static var checkpointCache: [String: (size: Int, mtime: Double, checkpoints: Checkpoints)] = [:]
+
+    /// The checkpoints of a JSON trace, found by one scan that parses no event (cached per version).
+    static func checkpoints(path: String) throws -> Checkpoints {
+        let stamp = FileSystem.sizeAndMTime(path)
+        lock.lock()
+        if let stamp, let hit = checkpointCache[path], hit.size == stamp.size, hit.mtime == stamp.mtime {
+            lock.unlock()
+            return hit.checkpoints
+        }
+        lock.unlock()
+        let reader = try JSONTraceEvents(path: path)
+        var offsets: [Int] = []
+        var count = 0
+        _ = try reader.read(header: { _ in }) { raw in
+            let length = try JSONTraceEvents.valueLength(raw)  // first: it may ask for more bytes
+            if count % Checkpoints.spacing == 0 { offsets.append(reader.offset) }
+            count += 1
+            return length
+        }
+        let found = Checkpoints(offsets: offsets, count: count)
+        if let stamp {
+            lock.lock()
+            if checkpointCache.count >= 8 { checkpointCache.removeAll() }
+            checkpointCache[path] = (stamp.size, stamp.mtime, found)
+            lock.unlock()
+        }
+        return found
+    }
+
+    /// Events `offset..<offset+limit` of a JSON trace, read from the nearest checkpoint.
+    static func jsonPage(path: String, offset: Int, limit: Int) throws -> (total: Int, page: [TraceSnapJSON.JSONValue]) {
+        let marks = try checkpoints(path: path)
+        guard offset < marks.count else { return (marks.count, []) }
+        let k = offset / Checkpoints.spacing
+        var index = k * Checkpoints.spacing
+        var page: [TraceSnapJSON.JSONValue] = []
+        let reader = try JSONTraceEvents(path: path)
+        try reader.readEvents(from: marks.offsets[k]) { raw in
+            let length = try JSONTraceEvents.valueLength(raw)
+            if index >= offset {
+                let bytes = Array(UnsafeRawBufferPointer(rebasing: raw[0..<length]))
+                page.append(try JSONParser.parse(bytes))
+            }
+            index += 1
+            return (length, page.count < limit && index < marks.count)
+        }
+        return (marks.count, page)
     }
 
     /// `{offset, limit, total, events: [...]}` for `?offset=N&limit=M`.
@@ -138,7 +208,9 @@ enum TracePages {
                 let reader = try SQLiteTraceReader(path: path)
                 total = reader.eventCount
                 page = try reader.events(offset: offset, limit: limit)
-            case .json, .ndjson, .compact:
+            case .json:
+                (total, page) = try jsonPage(path: path, offset: offset, limit: limit)
+            case .ndjson, .compact:
                 let trace = try loaded(path: path)
                 total = trace.events.count
                 page = offset < total ? Array(trace.events[offset..<min(total, offset + limit)]) : []

@@ -83,16 +83,24 @@ extension TraceSnapCommand {
                 Output.warning(
                     "no players directory found (set \(HostEnvironment.playersVariable)); only the API is served")
             }
-            Output.note("tracesnap: press Ctrl-C to stop")
-
+            // before the line that tells a caller it may stop us: a signal in between would be lost
             let stopper = ShutdownHandler(jobs: jobs)
             stopper.install()
+            Output.note("tracesnap: press Ctrl-C to stop")
+
             let serverTask = Task { try await server.run() }
             do {
                 try await server.waitUntilListening(timeout: 10)
             } catch {
                 serverTask.cancel()
                 throw CLIError("cannot listen on 127.0.0.1:\(chosenPort)")
+            }
+            // the browser is about to ask for the initial trace: start encoding it for the players now
+            if let initialTrace {
+                let handler = RequestHandler(context: context)
+                if case .success(let path) = handler.tracePath(id: initialTrace) {
+                    TraceColumnsStream.warm(path: path, library: library)
+                }
             }
             if !noBrowser && HostEnvironment.variables[HostEnvironment.noBrowserVariable] != "1" {
                 Self.openBrowser(url)
@@ -119,6 +127,11 @@ extension TraceSnapCommand {
             switch try library.resolve(trace, cwd: cwd) {
             case .file(let path):
                 let real = FileSystem.realPath(path) ?? path
+                if FileSystem.kind(real) == .file {
+                    // encode it for the players while it is checked below (both read the whole file;
+                    // on two cores they overlap, and the first page load finds it ready)
+                    TraceColumnsStream.warm(path: real, library: library)
+                }
                 if TraceForm.of(path: real) == .sqlite {
                     // the sqlite sink's file: served page by page (see TracePages)
                     let reader = try withCLIErrors { () throws -> SQLiteTraceReader in

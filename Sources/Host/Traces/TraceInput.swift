@@ -1,6 +1,7 @@
 import Foundation
 import TraceSnapCompactTrace
 import TraceSnapJSON
+import TraceSnapLibrary
 import TraceSnapSQLiteTrace
 import TraceSnapTrace
 
@@ -59,16 +60,19 @@ struct TraceInput {
     private func readCompact(header: ([(String, JSONValue)]) throws -> Void, event: (JSONValue) throws -> Void) throws
         -> Ending
     {
-        let reader: CompactTraceReader
-        do {
-            reader = try CompactTraceReader(path: path)
-        } catch let error as CompactTraceReader.FormatError {
-            throw TraceReadError(.notATrace, path: path, error.description)
-        }
+        let reader = try compactReader()
         try header(reader.headerMembers)
         let ending = try reader.forEachEventJSON { bytes in try event(try JSONParser.parse(Array(bytes))) }
         return Ending(
             members: [], session: ending.session, eventCount: ending.eventCount, partialReason: ending.partialReason)
+    }
+
+    private func compactReader() throws -> CompactTraceReader {
+        do {
+            return try CompactTraceReader(path: path)
+        } catch let error as CompactTraceReader.FormatError {
+            throw TraceReadError(.notATrace, path: path, error.description)
+        }
     }
 
     /// The trace whole in memory (the compact form decoded, for the paged API and NDJSON output).
@@ -150,6 +154,100 @@ struct TraceInput {
         }
         let trailing = scanner.members.filter { $0.0 != "session" && !(sentKeys ?? []).contains($0.0) }
         return Ending(members: trailing, session: session, eventCount: count, partialReason: reason)
+    }
+
+    /// What is known before the first event, for ``readRaw``.
+    struct Head {
+        /// Top-level members before the events (`version`, `trace_id`, …; `session` when it comes first).
+        var members: [(String, JSONValue)]
+        /// The session when it is known before the events (it may still change: see ``Ending``).
+        var session: JSONValue?
+        /// The number of events, when known in advance.
+        var eventCount: Int?
+        /// Size of the file.
+        var bytes: Int?
+    }
+
+    /// Streams the trace with every event as its JSON text. `event` gets bytes that start with an
+    /// event; it consumes it and returns its length, or throws `NeedMoreBytes` when they stop inside
+    /// it (see `JSONTraceEvents.read`). The JSON form hands over the file's bytes without parsing
+    /// them (and finds a trailing session first by reading the end of the file); the other forms
+    /// serialize their parsed events. `progress` gets the fraction of the source read so far.
+    func readRaw(
+        head: (Head) throws -> Void, event: (UnsafeRawBufferPointer) throws -> Int, progress: ((Double) -> Void)? = nil
+    ) throws -> Ending {
+        let bytes = FileSystem.sizeAndMTime(path)?.size
+        if form == .json {
+            let reader = try JSONTraceEvents(path: path)
+            let ending = try reader.read(
+                header: { members in
+                    let session = members.first { $0.0 == "session" }?.1 ?? JSONTraceEvents.trailingSession(path: path)
+                    let count = session?["event_count"]?.intValue.map { Int($0) }
+                    try head(Head(members: members.filter { $0.0 != "session" }, session: session, eventCount: count, bytes: bytes))
+                },
+                event: { raw in
+                    progress?(reader.progress)
+                    return try event(raw)
+                })
+            var session = ending.members.first { $0.0 == "session" }?.1 ?? .object([])
+            if case .null = session { session = .object([]) }
+            var reason: String?
+            if ending.isTruncated || session["partial"]?.boolValue == true {
+                let why = session["partial_reason"]?.stringValue ?? "truncated"
+                reason = why
+                session = session.setting("partial", to: .bool(true))
+                if session["partial_reason"] == nil { session = session.setting("partial_reason", to: .string(why)) }
+                if session["event_count"] == nil { session = session.setting("event_count", to: .int(Int64(ending.eventCount))) }
+            }
+            return Ending(
+                members: ending.members.filter { $0.0 != "session" }, session: session, eventCount: ending.eventCount,
+                partialReason: reason)
+        }
+        if form == .compact {
+            // decoded straight into each event's JSON text (no parse and re-serialise)
+            let reader = try compactReader()
+            try head(Head(members: reader.headerMembers, session: nil, eventCount: nil, bytes: bytes))
+            let ending = try reader.forEachEventJSON(progress: progress) { _ = try event($0) }
+            return Ending(
+                members: [], session: ending.session, eventCount: ending.eventCount, partialReason: ending.partialReason)
+        }
+        let writer = JSONWriter(reservingCapacity: 4096)
+        var known: (JSONValue?, Int?) = (nil, nil)
+        if form == .sqlite, let reader = try? SQLiteTraceReader(path: path) {
+            known = (reader.effectiveSession, reader.eventCount)
+        }
+        if form == .ndjson {
+            // the stream form is read whole (its session comes from its header and end lines)
+            let trace = try Trace.load(path: path)
+            var members: [(String, JSONValue)] = []
+            if let version = trace.version { members.append(("version", .string(version))) }
+            if let traceID = trace.traceID { members.append(("trace_id", .string(traceID))) }
+            try head(Head(members: members + trace.otherMembers, session: trace.effectiveSession, eventCount: trace.events.count, bytes: bytes))
+            for (i, value) in trace.events.enumerated() {
+                writer.removeAll()
+                writer.value(value)
+                writer.raw("\n")  // ends a bare number
+                progress?(Double(i) / Double(max(1, trace.events.count)))
+                _ = try writer.withUnsafeBytes { try event($0) }
+            }
+            return Ending(
+                members: [], session: trace.effectiveSession, eventCount: trace.events.count,
+                partialReason: trace.isPartial ? trace.partialReason : nil)
+        }
+        var seen = 0
+        let total = known.1
+        return try read(
+            header: { members in
+                try head(Head(members: members, session: known.0, eventCount: known.1, bytes: bytes))
+            },
+            event: { value in
+                writer.removeAll()
+                writer.value(value)
+                writer.raw("\n")  // ends a bare number
+                seen += 1
+                if let total, total > 0 { progress?(Double(seen) / Double(total)) }
+                _ = try writer.withUnsafeBytes { try event($0) }
+            })
     }
 
     /// The whole trace as one JSON document in memory (for `export --html`, which inlines it).
