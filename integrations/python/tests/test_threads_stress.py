@@ -108,8 +108,13 @@ def _run(args, cwd, timeout=300, checked=True):
     command = [sys.executable, *map(str, args)]
     env = _env()
     if VALGRIND and checked:
-        command = ["valgrind", "-q", "--error-exitcode=99", f"--suppressions={SUPPRESSIONS}", "--num-callers=30",
-                   *command]
+        options = ["-q", "--error-exitcode=99", f"--suppressions={SUPPRESSIONS}", "--num-callers=30"]
+        if sys.version_info[:2] == (3, 11):
+            # CPython 3.11 alone (no tracesnap) reports uninitialised values that start in
+            # random's seeding (int.from_bytes of os.urandom) and spread through its state;
+            # invalid reads and writes (use after free) are still reported.
+            options.append("--undef-value-errors=no")
+        command = ["valgrind", *options, *command]
         env["PYTHONMALLOC"] = "malloc"  # so that valgrind sees every allocation
         timeout *= 20
     return subprocess.run(command, capture_output=True, text=True, cwd=str(cwd), env=env, timeout=timeout)
