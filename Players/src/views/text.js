@@ -47,7 +47,7 @@ export function createTextView(p) {
   const nowCard = h("section", { class: "panel now-panel", id: "now-panel" },
     h("header", { class: "panel-head" }, h("h3", { text: "Now" }), nowMeta), h("div", { class: "now-body" }, nowChip, nowText));
   const stackBody = h("div", { class: "stack-body", id: "call-stack" });
-  const stackCard = h("section", { class: "panel" }, h("header", { class: "panel-head" }, h("h3", { text: "Call stack" }), h("span", { class: "panel-sub", text: "innermost first · click a name to select it for , and ." })), stackBody);
+  const stackCard = h("section", { class: "panel" }, h("header", { class: "panel-head" }, h("h3", { text: "Call stack" }), h("span", { class: "panel-sub", text: "innermost first · click a variable to follow it with the , and . keys" })), stackBody);
   const histBody = h("div", { class: "hist-body", id: "var-history" });
   const histCard = h("section", { class: "panel" }, h("header", { class: "panel-head" }, h("h3", { text: "Variables — history" }), h("span", { class: "panel-sub", text: "click a value to jump there" })), histBody);
   const side = h("div", { class: "side-col" }, nowCard, stackCard, histCard);
