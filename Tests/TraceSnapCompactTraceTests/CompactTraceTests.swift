@@ -90,6 +90,19 @@ final class CompactTraceTests: XCTestCase {
         }
         add(TS_EVENT_ASSIGN) { $0.name = s.make("gone"); $0.text = s.make("global"); $0.flags = UInt32(TS_EVENTF_DELETED) }
         add(TS_EVENT_BRANCH) { $0.name = s.make("if:9"); $0.text = s.make("else"); $0.line = 9 }
+        // variable slots (version 2): a prev that repeats the last value, ids reused, a loop
+        // re-entered, a scope that changes and an empty one
+        for i in 0..<12 {
+            add(TS_EVENT_LOOP) { $0.name = s.make("for:20"); $0.index = Int64(i % 5); $0.line = 20 }
+            add(TS_EVENT_ASSIGN) {
+                $0.name = s.make("acc")
+                $0.text = s.make(i == 7 ? "" : (i == 9 ? "global" : "local"))
+                $0.value = value(String(i), id: 150_000_000_000 + Int64(i % 3) * 48)
+                if i > 0 { $0.prev = value(String(i - 1), id: 150_000_000_000 + Int64((i - 1) % 3) * 48) }
+                $0.index = i == 4 ? 0 : Int64(i)
+                $0.line = 21
+            }
+        }
         // recursion: contexts alternate
         for depth in 2...5 {
             add(TS_EVENT_CALL) { $0.frame_id = UInt64(depth); $0.depth = Int32(depth); $0.func = s.make("fib"); $0.file = other }

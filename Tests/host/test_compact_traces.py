@@ -13,7 +13,7 @@ from conftest import REFERENCE_TRACES, start_server, stop_server
 from recorded import PACKAGE, e2e_env, needs_recorder  # noqa: F401  (fixture)
 from test_sqlite_traces import PROGRAM
 
-MAGIC = b"TSNAPv1\n"
+MAGIC = b"TSNAPv2\n"
 
 
 def _python_load(path):
@@ -54,6 +54,100 @@ def test_compact_sink_stores_the_same_events_as_the_json_sink(run, home, tmp_pat
     assert _python_load(compact) == reference
     # And it is far smaller.
     assert compact.stat().st_size * 5 < out.stat().st_size
+
+
+EDGES = '''\
+import threading
+
+def fact(n):
+    result = 1
+    if n > 1:
+        result = n * fact(n - 1)
+    return result
+
+def edges():
+    x = 1
+    x = 2
+    del x
+    x = 2
+    xs = []
+    for _ in range(3):
+        xs.append(len(xs))
+        xs.append(len(xs))
+    a_variable_whose_name_is_far_too_long_to_be_numbered_by_the_string_table_of_the_compact_form_ok = 1
+    a_variable_whose_name_is_far_too_long_to_be_numbered_by_the_string_table_of_the_compact_form_ok += 1
+    class AClassWhoseNameIsFarTooLongToBeNumberedByTheStringTableOfTheCompactFormSoItIsWrittenInlineOk:
+        def __repr__(self):
+            return "same"
+    y = AClassWhoseNameIsFarTooLongToBeNumberedByTheStringTableOfTheCompactFormSoItIsWrittenInlineOk()
+    y = AClassWhoseNameIsFarTooLongToBeNumberedByTheStringTableOfTheCompactFormSoItIsWrittenInlineOk()
+    for i in range(2):
+        for j in range(2):
+            x = i + j
+    return x
+
+barrier = threading.Barrier(3)
+
+def worker(k):
+    if k >= 0:
+        barrier.wait()
+    total = 0
+    for step in range(50):
+        total += step * k
+    return total
+
+counter = 0
+def bump():
+    global counter
+    counter += 1
+    counter += 1
+
+threads = [threading.Thread(target=worker, args=(k,)) for k in range(3)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+print(fact(6), edges(), worker(-1))
+bump()
+bump()
+'''
+
+
+@needs_recorder
+def test_variable_slots_reproduce_every_event(run, home, tmp_path, e2e_env):
+    """Version 2 leaves out what a frame's variables and loops repeat (index + 1, the prev that
+    is the last value, the scope) and masks seen just before: recursion, deleted and re-bound
+    names, in-place changes, names and types too long to be numbered, nested and re-entered loops,
+    threads interleaving, globals: both readers give exactly the JSON sink's events."""
+    script = tmp_path / "edges.py"
+    script.write_text(EDGES)
+    out = tmp_path / "edges.json"
+    result = run("record", script, "--out", out, "--no-library", "--plugin", "compact", cwd=tmp_path, env=e2e_env,
+                 timeout=120)
+    assert result.returncode == 0, result.stderr
+    compact = tmp_path / "edges.tsnap"
+    reference = json.loads(out.read_text())
+    assert len({e.get("thread") for e in reference["events"]}) >= 3
+    back = tmp_path / "back.json"
+    assert run("convert", compact, back, cwd=tmp_path, env=e2e_env).returncode == 0
+    assert json.loads(back.read_text())["events"] == reference["events"]
+    assert _python_load(compact) == reference
+
+
+def test_version_1_files_still_read(run, tmp_path):
+    """Files written before variable slots (magic TSNAPv1) decode as they did: absent index 0,
+    every prev and mask written."""
+    fixtures = os.path.join(os.path.dirname(__file__), "fixtures")
+    expected = json.load(open(os.path.join(fixtures, "loops.v1.json")))
+    v1 = os.path.join(fixtures, "loops.v1.tsnap")
+    assert open(v1, "rb").read(8) == b"TSNAPv1\n"
+    assert _python_load(v1)["events"] == expected["events"]
+    back = tmp_path / "back.json"
+    assert run("convert", v1, back, cwd=tmp_path).returncode == 0
+    assert json.loads(back.read_text())["events"] == expected["events"]
+    assert any(e.get("change_index", 0) > 1 for e in expected["events"])
+    reference = json.loads((REFERENCE_TRACES / "sample_program.trace.json").read_text())
+    assert _python_load(os.path.join(fixtures, "sample_program.v1.tsnap"))["events"] == reference["events"]
 
 
 @needs_recorder

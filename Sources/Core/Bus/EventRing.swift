@@ -2,7 +2,7 @@ import CTraceSnapPluginABI
 import TraceSnapCompactTrace
 
 /// Keeps the last `capacity` events of a recording in memory (`--last N`, the "flight recorder"):
-/// events are stored compactly (the `.tsnap` encoding, ~17 bytes each) in chunks of
+/// events are stored compactly (the `.tsnap` encoding, ~9–17 bytes each) in chunks of
 /// `chunkEvents`, each starting with a RESET record so it decodes on its own; when more than
 /// `capacity` events are held, the oldest chunk is dropped. Strings are numbered once for the
 /// whole recording and their records kept apart, so every kept chunk can be decoded.

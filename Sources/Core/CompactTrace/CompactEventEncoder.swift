@@ -1,10 +1,15 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 import CTraceSnapPluginABI
 import TraceSnapPluginKit
 
 /// Encodes events into the records of a compact trace (`CompactFormat`). Keeps the state the
 /// format refers back to: the string numbers, the previous event's context, line, time and seq,
-/// and the previous value's id. One encoder per trace; not thread-safe (the bus delivers events
-/// one at a time).
+/// the previous value's id, and each live frame's variable and loop slots. One encoder per trace;
+/// not thread-safe (the bus delivers events one at a time).
 public final class CompactEventEncoder {
     private let strings = StringTable()
     /// STRING records produced by the last `encode` (to be written before `event`).
@@ -25,6 +30,32 @@ public final class CompactEventEncoder {
     private var lastTimestamp: Int64 = 0
     private var lastSeq: Int64 = -1
     private var lastValueID: Int64 = 0
+    private var slots = VariableSlots<RememberedValue, Int>()
+    private var masks = RecentMasks()
+
+    /// A variable's last value, kept to see whether the next assign's `prev` repeats it.
+    private struct RememberedValue {
+        var flags: UInt32
+        var type: Int
+        var id: Int64
+        var repr: [UInt8]
+
+        func matches(_ v: ts_value, type number: Int) -> Bool {
+            guard number >= 0, number == type, v.id == id, v.flags == flags, v.repr.len == repr.count else { return false }
+            guard let pointer = v.repr.ptr, !repr.isEmpty else { return repr.isEmpty }
+            return repr.withUnsafeBytes { memcmp($0.baseAddress!, pointer, repr.count) == 0 }
+        }
+
+        mutating func set(_ v: ts_value, type number: Int) {
+            flags = v.flags
+            type = number
+            id = v.id
+            repr.removeAll(keepingCapacity: true)
+            if let pointer = v.repr.ptr, v.repr.len > 0 {
+                repr.append(contentsOf: UnsafeRawBufferPointer(start: pointer, count: v.repr.len))
+            }
+        }
+    }
 
     /// The thread of the first (non-RAW) event (the session's `main_thread` when the sink does
     /// not know better), or 0 before any event.
@@ -55,6 +86,8 @@ public final class CompactEventEncoder {
         lastTimestamp = 0
         lastSeq = -1
         lastValueID = 0
+        slots.removeAll()
+        masks.removeAll()
     }
 
     /// A RAW record for an event the fields cannot carry exactly (its JSON object), into
@@ -92,22 +125,47 @@ public final class CompactEventEncoder {
             hasContext && e.frame_id == lastFrame && e.depth == lastDepth && e.thread == lastThread
             && e.task == lastTask && e.file.ptr == lastFile && e.file.len == lastFileLength
             && e.func.ptr == lastFunc && e.func.len == lastFuncLength
+        // Variables and loops of this frame remembered by both sides (format version 2).
+        let hasSlot = e.type == TS_EVENT_ASSIGN.rawValue || e.type == TS_EVENT_LOOP.rawValue
+        let nameNumber = hasSlot ? strings.number(UnsafeRawPointer(e.name.ptr), e.name.len, records: stringRecords) : -1
+        let key = VariableSlots<RememberedValue, Int>.Key(frame: e.frame_id, name: nameNumber, type: e.type)
+        let slot = nameNumber >= 0 ? slots.slot(key) : nil
+        let implicitIndex = slot.map { $0.index &+ 1 } ?? 0
+        var prevRepeats = false
+        var scopeNumber = -1
+        var scopeRepeats = false
+        if e.type == TS_EVENT_ASSIGN.rawValue && nameNumber >= 0 {
+            if e.prev.isPresent, let last = slot?.value {
+                let prevType = strings.number(UnsafeRawPointer(e.prev.type.ptr), e.prev.type.len, records: stringRecords)
+                prevRepeats = last.matches(e.prev, type: prevType)
+            }
+            scopeNumber = strings.number(UnsafeRawPointer(e.text.ptr), e.text.len, records: stringRecords)
+            scopeRepeats = scopeNumber >= 0 && slot?.scope == scopeNumber
+        }
+
         var mask: UInt32 = 0
         if e.seq != lastSeq &+ 1 { mask |= EventField.seq }
         if !sameContext { mask |= EventField.context }
         if e.parent_seq >= 0 { mask |= EventField.parent }
         if e.name.len > 0 { mask |= EventField.name }
-        if e.text.len > 0 { mask |= EventField.text }
+        // an assign with a slot and no text has its slot's scope, so an empty one is written
+        if scopeRepeats ? false : (e.text.len > 0 || (e.type == TS_EVENT_ASSIGN.rawValue && slot != nil)) {
+            mask |= EventField.text
+        }
         if e.phase.len > 0 { mask |= EventField.phase }
         if e.value.isPresent { mask |= EventField.value }
         if e.prev.isPresent { mask |= EventField.prev }
-        if e.index != 0 { mask |= EventField.index }
+        if e.index != implicitIndex { mask |= EventField.index }
         if e.flags != 0 { mask |= EventField.flags }
         if e.nargs > 0 && e.args != nil { mask |= EventField.args }
         if e.extra_json.len > 0 { mask |= EventField.extra }
 
-        event.byte(CompactFormat.Record.eventBase &+ UInt8(truncatingIfNeeded: e.type))
-        event.varint(UInt64(mask))
+        if let kind = masks.kind(type: e.type, mask: mask) {
+            event.byte(kind)
+        } else {
+            event.byte(CompactFormat.Record.eventBase &+ UInt8(truncatingIfNeeded: e.type))
+            event.varint(UInt64(mask))
+        }
         if mask & EventField.seq != 0 { event.varint(UInt64(bitPattern: e.seq)) }
         lastSeq = e.seq
         if mask & EventField.context != 0 {
@@ -128,11 +186,19 @@ public final class CompactEventEncoder {
             hasContext = true
         }
         if mask & EventField.parent != 0 { event.varint(UInt64(bitPattern: e.seq &- e.parent_seq)) }
-        if mask & EventField.name != 0 { reference(e.name) }
+        if mask & EventField.name != 0 {
+            if nameNumber >= 0 { event.varint(UInt64(nameNumber) << 1 | 1) } else { reference(e.name) }
+        }
         if mask & EventField.text != 0 { reference(e.text) }
         if mask & EventField.phase != 0 { reference(e.phase) }
-        if mask & EventField.value != 0 { value(e.value) }
-        if mask & EventField.prev != 0 { value(e.prev) }
+        var valueType = -1
+        if mask & EventField.value != 0 {
+            let recent = e.type == TS_EVENT_ASSIGN.rawValue ? (slot?.recentPosition(of: e.value.id) ?? 0) : 0
+            valueType = value(e.value, recentID: recent)
+        }
+        if mask & EventField.prev != 0 {
+            if prevRepeats { event.varint(UInt64(CompactFormat.repeatsLastValue)) } else { value(e.prev) }
+        }
         if mask & EventField.index != 0 { event.signed(e.index) }
         if mask & EventField.flags != 0 { event.varint(UInt64(e.flags)) }
         if mask & EventField.args != 0, let args = e.args {
@@ -149,19 +215,45 @@ public final class CompactEventEncoder {
         lastLine = e.line
         event.signed(e.ts &- lastTimestamp)
         lastTimestamp = e.ts
+
+        if nameNumber >= 0 {
+            let isAssign = e.type == TS_EVENT_ASSIGN.rawValue
+            let newValue = e.value
+            slots.update(key, index: e.index) { slot in
+                guard isAssign else { return }
+                slot.scope = scopeNumber
+                if newValue.isPresent { slot.noteID(newValue.id) }
+                if newValue.isPresent && valueType >= 0 {
+                    if slot.value == nil {
+                        slot.value = RememberedValue(flags: 0, type: -1, id: 0, repr: [])
+                    }
+                    slot.value!.set(newValue, type: valueType)
+                } else {
+                    slot.value = nil
+                }
+            }
+        } else if e.type == TS_EVENT_RETURN.rawValue {
+            slots.endFrame(e.frame_id)
+        }
     }
 
     @inline(__always)
-    private func reference(_ text: ts_str) {
+    @discardableResult
+    private func reference(_ text: ts_str) -> Int {
         strings.reference(UnsafeRawPointer(text.ptr), text.ptr == nil ? 0 : text.len, event: event, records: stringRecords)
     }
 
+    /// Writes a value (its id as the `recentID`-th recent id of its variable when not 0);
+    /// returns the number of its type string (-1 when written inline).
     @inline(__always)
-    private func value(_ v: ts_value) {
-        event.varint(UInt64(v.flags & ~UInt32(TS_VALUE_PRESENT)))
-        reference(v.type)
-        event.signed(v.id &- lastValueID)
+    @discardableResult
+    private func value(_ v: ts_value, recentID: Int = 0) -> Int {
+        let flags = v.flags & ~UInt32(TS_VALUE_PRESENT)
+        event.varint(UInt64(flags | UInt32(recentID) << CompactFormat.recentIDShift))
+        let type = reference(v.type)
+        if recentID == 0 { event.signed(v.id &- lastValueID) }
         lastValueID = v.id
         event.lengthPrefixed(UnsafeRawBufferPointer(start: v.repr.ptr, count: v.repr.ptr == nil ? 0 : v.repr.len))
+        return type
     }
 }

@@ -23,6 +23,8 @@ public final class CompactTraceReader {
     /// The session as the recording started.
     public let startSession: JSONValue
     fileprivate let eventsStart: Int
+    /// 1 or 2 (from the magic).
+    public let formatVersion: Int
 
     /// Thrown for a file that is not a compact trace, or whose header is unreadable.
     public struct FormatError: Error, CustomStringConvertible {
@@ -36,7 +38,7 @@ public final class CompactTraceReader {
         defer { close(fd) }
         var head = [UInt8](repeating: 0, count: CompactFormat.magic.count)
         let count = head.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        return count == head.count && head == CompactFormat.magic
+        return count == head.count && (head == CompactFormat.magic || head == CompactFormat.magicVersion1)
     }
 
     public init(path: String) throws {
@@ -56,7 +58,12 @@ public final class CompactTraceReader {
         let mappedSize = size
         let unmap = { munmap(mapping, mappedSize) }
         do {
-            for byte in CompactFormat.magic where try cursor.byte() != byte {
+            let head = Array(try cursor.bytes(CompactFormat.magic.count))
+            if head == CompactFormat.magic {
+                formatVersion = 2
+            } else if head == CompactFormat.magicVersion1 {
+                formatVersion = 1
+            } else {
                 throw FormatError(description: "not a compact trace")
             }
             guard try cursor.byte() == CompactFormat.Record.header else {
@@ -123,7 +130,8 @@ public final class CompactTraceReader {
 
         public init(reader: CompactTraceReader) {
             self.reader = reader
-            decoder = EventDecoder(base: reader.base, size: reader.size, start: reader.eventsStart)
+            decoder = EventDecoder(
+                base: reader.base, size: reader.size, start: reader.eventsStart, version: reader.formatVersion)
         }
 
         /// Appends the next event's JSON object to `writer`; false (and `ending` set) when there

@@ -31,9 +31,16 @@ struct EventDecoder {
     private var arguments: [ts_arg] = []
     private(set) var firstThread: UInt64 = 0
     private var sawEvent = false
+    /// Version 2 files keep variable slots (see `VariableSlots`); version 1 files do not.
+    private let usesSlots: Bool
+    private var slots = VariableSlots<ts_value, ts_str>()
+    private var masks = RecentMasks()
+    /// The number of the string `string()` read last, or -1 when it was written inline.
+    private var lastStringNumber = -1
 
-    init(base: UnsafePointer<UInt8>, size: Int, start: Int) {
+    init(base: UnsafePointer<UInt8>, size: Int, start: Int, version: Int = 2) {
         cursor = ByteCursor(base: base, end: size, position: start)
+        usesSlots = version >= 2
     }
 
     mutating func next() -> Step {
@@ -59,8 +66,19 @@ struct EventDecoder {
                     lastTimestamp = 0
                     lastSeq = -1
                     lastValueID = 0
+                    slots.removeAll()
+                    masks.removeAll()
                 case CompactFormat.Record.eventBase...(CompactFormat.Record.eventBase + 0x3F):
-                    try decodeEvent(type: UInt32(kind - CompactFormat.Record.eventBase))
+                    let type = UInt32(kind - CompactFormat.Record.eventBase)
+                    let mask = UInt32(truncatingIfNeeded: try cursor.varint())
+                    if usesSlots { masks.wrote(type: type, mask: mask) }
+                    try decodeEvent(type: type, mask: mask)
+                    return .event
+                case CompactFormat.Record.lastMaskBase..<(CompactFormat.Record.earlierMaskBase + 0x20) where usesSlots:
+                    let earlier = kind >= CompactFormat.Record.earlierMaskBase
+                    let type = Int(kind - (earlier ? CompactFormat.Record.earlierMaskBase : CompactFormat.Record.lastMaskBase))
+                    guard let mask = masks.mask(type: type, earlierOne: earlier) else { return .cut }
+                    try decodeEvent(type: UInt32(type), mask: mask)
                     return .event
                 default:
                     return .cut
@@ -73,8 +91,7 @@ struct EventDecoder {
         }
     }
 
-    private mutating func decodeEvent(type: UInt32) throws {
-        let mask = UInt32(truncatingIfNeeded: try cursor.varint())
+    private mutating func decodeEvent(type: UInt32, mask: UInt32) throws {
         var e = EventDecoder.emptyEvent(type: type)
         e.seq = mask & EventField.seq != 0 ? Int64(bitPattern: try cursor.varint()) : lastSeq &+ 1
         if mask & EventField.context != 0 {
@@ -92,12 +109,23 @@ struct EventDecoder {
         e.file = context.file
         e.func = context.func
         if mask & EventField.parent != 0 { e.parent_seq = e.seq &- Int64(bitPattern: try cursor.varint()) }
-        if mask & EventField.name != 0 { e.name = try string() }
+        var nameNumber = -1
+        if mask & EventField.name != 0 {
+            e.name = try string()
+            nameNumber = lastStringNumber
+        }
         if mask & EventField.text != 0 { e.text = try string() }
         if mask & EventField.phase != 0 { e.phase = try string() }
-        if mask & EventField.value != 0 { e.value = try value() }
-        if mask & EventField.prev != 0 { e.prev = try value() }
-        if mask & EventField.index != 0 { e.index = try cursor.signed() }
+        let hasSlot = usesSlots && nameNumber >= 0 && (type == TS_EVENT_ASSIGN.rawValue || type == TS_EVENT_LOOP.rawValue)
+        let key = VariableSlots<ts_value, ts_str>.Key(frame: e.frame_id, name: nameNumber, type: type)
+        let slot = hasSlot ? slots.slot(key) : nil
+        let isAssign = type == TS_EVENT_ASSIGN.rawValue
+        if isAssign && hasSlot && mask & EventField.text == 0, let scope = slot?.scope { e.text = scope }
+        if mask & EventField.value != 0 { e.value = try value(recentIDs: isAssign && hasSlot ? slot?.recentIDs : nil) }
+        if mask & EventField.prev != 0 {
+            e.prev = try value(repeatable: hasSlot, last: slot?.value)
+        }
+        e.index = mask & EventField.index != 0 ? try cursor.signed() : (slot.map { $0.index &+ 1 } ?? 0)
         if mask & EventField.flags != 0 { e.flags = UInt32(truncatingIfNeeded: try cursor.varint()) }
         arguments.removeAll(keepingCapacity: true)
         if mask & EventField.args != 0 {
@@ -115,6 +143,18 @@ struct EventDecoder {
         lastTimestamp = lastTimestamp &+ (try cursor.signed())
         e.ts = lastTimestamp
         lastSeq = e.seq
+        if hasSlot {
+            let newValue = e.value
+            let scope = e.text
+            slots.update(key, index: e.index) { slot in
+                guard isAssign else { return }
+                slot.value = newValue.isPresent ? newValue : nil
+                slot.scope = scope
+                if newValue.isPresent { slot.noteID(newValue.id) }
+            }
+        } else if usesSlots && type == TS_EVENT_RETURN.rawValue {
+            slots.endFrame(e.frame_id)
+        }
         if !sawEvent {
             firstThread = e.thread
             sawEvent = true
@@ -145,15 +185,38 @@ struct EventDecoder {
         if reference & 1 == 1 {
             let index = Int(reference >> 1)
             guard index < strings.count else { throw ByteCursor.Cut() }
+            lastStringNumber = index
             return ts_str(strings[index])
         }
+        lastStringNumber = -1
         return ts_str(try cursor.bytes(Int(reference >> 1)))
     }
 
-    private mutating func value() throws -> ts_value {
-        let flags = UInt32(truncatingIfNeeded: try cursor.varint()) | UInt32(TS_VALUE_PRESENT)
+    /// A value; when `repeatable` (an assign's prev with a slot), one written as "the variable's
+    /// last value" is `last`.
+    /// `recentIDs`: the variable's recent ids when its id may be written as a place among them
+    /// (an assign's value with a slot).
+    private mutating func value(repeatable: Bool = false, last: ts_value? = nil, recentIDs: [Int64]? = nil)
+        throws -> ts_value
+    {
+        var written = UInt32(truncatingIfNeeded: try cursor.varint())
+        if written == CompactFormat.repeatsLastValue && repeatable {
+            guard let last else { throw ByteCursor.Cut() }
+            return last
+        }
+        var recent = 0
+        if let recentIDs {
+            recent = Int((written & CompactFormat.recentIDMask) >> CompactFormat.recentIDShift)
+            written &= ~CompactFormat.recentIDMask
+            guard recent <= recentIDs.count else { throw ByteCursor.Cut() }
+        }
+        let flags = written | UInt32(TS_VALUE_PRESENT)
         let type = try string()
-        lastValueID = lastValueID &+ (try cursor.signed())
+        if recent > 0, let recentIDs {
+            lastValueID = recentIDs[recent - 1]
+        } else {
+            lastValueID = lastValueID &+ (try cursor.signed())
+        }
         let repr = ts_str(try cursor.lengthPrefixed())
         return ts_value(repr: repr, type: type, id: lastValueID, flags: flags, reserved: 0)
     }

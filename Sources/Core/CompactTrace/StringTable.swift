@@ -36,31 +36,36 @@ final class StringTable {
     deinit { slots.deallocate() }
 
     /// Writes a reference to `text` into `event`; a string numbered now also gets its STRING
-    /// record in `records`.
+    /// record in `records`. Returns the string's number, or -1 when it was written inline.
     @inline(__always)
-    func reference(_ pointer: UnsafeRawPointer?, _ length: Int, event: ByteBuffer, records: ByteBuffer) {
-        guard let pointer, length > 0 else {
-            event.byte(0)
-            return
+    @discardableResult
+    func reference(_ pointer: UnsafeRawPointer?, _ length: Int, event: ByteBuffer, records: ByteBuffer) -> Int {
+        let id = number(pointer, length, records: records)
+        if id >= 0 {
+            event.varint(UInt64(id) << 1 | 1)
+        } else {
+            event.varint(UInt64(length) << 1)
+            if let pointer, length > 0 { event.append(UnsafeRawBufferPointer(start: pointer, count: length)) }
         }
-        if length <= CompactFormat.internLimit {
-            let key = UInt(bitPattern: pointer)
-            let slot = Int(truncatingIfNeeded: (key >> 3) ^ (key >> 15) ^ UInt(length)) & (StringTable.slotCount - 1)
-            let cached = slots[slot]
-            if cached.key == key && cached.length == length
-                && StringTable.equal(arena.bytes.baseAddress! + cached.offset, pointer, length)
-            {
-                event.varint(UInt64(cached.id) << 1 | 1)
-                return
-            }
-            if let id = number(pointer, length, records: records) {
-                slots[slot] = Slot(key: key, length: length, id: id, offset: offsets[id])
-                event.varint(UInt64(id) << 1 | 1)
-                return
-            }
+        return id
+    }
+
+    /// The number of `text`, numbering it now (its STRING record into `records`) when it is new;
+    /// -1 for text that is written inline (empty, longer than `internLimit`, or the table full).
+    @inline(__always)
+    func number(_ pointer: UnsafeRawPointer?, _ length: Int, records: ByteBuffer) -> Int {
+        guard let pointer, length > 0, length <= CompactFormat.internLimit else { return -1 }
+        let key = UInt(bitPattern: pointer)
+        let slot = Int(truncatingIfNeeded: (key >> 3) ^ (key >> 15) ^ UInt(length)) & (StringTable.slotCount - 1)
+        let cached = slots[slot]
+        if cached.key == key && cached.length == length
+            && StringTable.equal(arena.bytes.baseAddress! + cached.offset, pointer, length)
+        {
+            return cached.id
         }
-        event.varint(UInt64(length) << 1)
-        event.append(UnsafeRawBufferPointer(start: pointer, count: length))
+        guard let id = numberByContent(pointer, length, records: records) else { return -1 }
+        slots[slot] = Slot(key: key, length: length, id: id, offset: offsets[id])
+        return id
     }
 
     /// Byte equality; short names (most of them) are compared in line, without a call.
@@ -77,7 +82,7 @@ final class StringTable {
 
     /// The number of a string, numbering it (and writing its record) when new; nil when the table
     /// is full.
-    private func number(_ pointer: UnsafeRawPointer, _ length: Int, records: ByteBuffer) -> Int? {
+    private func numberByContent(_ pointer: UnsafeRawPointer, _ length: Int, records: ByteBuffer) -> Int? {
         let bytes = Array(UnsafeRawBufferPointer(start: pointer, count: length))
         if let id = byContent[bytes] { return id }
         guard count < CompactFormat.maxStrings else { return nil }

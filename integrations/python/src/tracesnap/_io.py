@@ -37,7 +37,7 @@ def write_trace(trace: Dict[str, Any], path: Union[str, os.PathLike[str]]) -> st
 
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
-COMPACT_MAGIC = b"TSNAPv1\n"
+COMPACT_MAGICS = (b"TSNAPv2\n", b"TSNAPv1\n")
 
 
 def load_trace(path: Union[str, os.PathLike[str]]) -> Dict[str, Any]:
@@ -51,7 +51,7 @@ def load_trace(path: Union[str, os.PathLike[str]]) -> Dict[str, Any]:
         from . import _sqlite_trace
 
         return _sqlite_trace.load(path)
-    if head.startswith(COMPACT_MAGIC):
+    if head[:8] in COMPACT_MAGICS:
         from . import _compact_trace
 
         return _compact_trace.load(path)
