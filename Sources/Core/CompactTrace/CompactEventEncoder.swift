@@ -30,32 +30,8 @@ public final class CompactEventEncoder {
     private var lastTimestamp: Int64 = 0
     private var lastSeq: Int64 = -1
     private var lastValueID: Int64 = 0
-    private var slots = VariableSlots<RememberedValue, Int>()
+    private let slots = EncoderSlots()
     private var masks = RecentMasks()
-
-    /// A variable's last value, kept to see whether the next assign's `prev` repeats it.
-    private struct RememberedValue {
-        var flags: UInt32
-        var type: Int
-        var id: Int64
-        var repr: [UInt8]
-
-        func matches(_ v: ts_value, type number: Int) -> Bool {
-            guard number >= 0, number == type, v.id == id, v.flags == flags, v.repr.len == repr.count else { return false }
-            guard let pointer = v.repr.ptr, !repr.isEmpty else { return repr.isEmpty }
-            return repr.withUnsafeBytes { memcmp($0.baseAddress!, pointer, repr.count) == 0 }
-        }
-
-        mutating func set(_ v: ts_value, type number: Int) {
-            flags = v.flags
-            type = number
-            id = v.id
-            repr.removeAll(keepingCapacity: true)
-            if let pointer = v.repr.ptr, v.repr.len > 0 {
-                repr.append(contentsOf: UnsafeRawBufferPointer(start: pointer, count: v.repr.len))
-            }
-        }
-    }
 
     /// The thread of the first (non-RAW) event (the session's `main_thread` when the sink does
     /// not know better), or 0 before any event.
@@ -126,21 +102,22 @@ public final class CompactEventEncoder {
             && e.task == lastTask && e.file.ptr == lastFile && e.file.len == lastFileLength
             && e.func.ptr == lastFunc && e.func.len == lastFuncLength
         // Variables and loops of this frame remembered by both sides (format version 2).
-        let hasSlot = e.type == TS_EVENT_ASSIGN.rawValue || e.type == TS_EVENT_LOOP.rawValue
-        let nameNumber = hasSlot ? strings.number(UnsafeRawPointer(e.name.ptr), e.name.len, records: stringRecords) : -1
-        let key = VariableSlots<RememberedValue, Int>.Key(frame: e.frame_id, name: nameNumber, type: e.type)
-        let slot = nameNumber >= 0 ? slots.slot(key) : nil
-        let implicitIndex = slot.map { $0.index &+ 1 } ?? 0
+        let isAssign = e.type == TS_EVENT_ASSIGN.rawValue
+        let nameNumber =
+            isAssign || e.type == TS_EVENT_LOOP.rawValue
+            ? strings.number(UnsafeRawPointer(e.name.ptr), e.name.len, records: stringRecords) : -1
+        let slot = nameNumber >= 0 ? slots.find(frame: e.frame_id, name: Int32(nameNumber), type: e.type) : -1
+        let implicitIndex = slot >= 0 ? slots[slot].index &+ 1 : 0
         var prevRepeats = false
         var scopeNumber = -1
         var scopeRepeats = false
-        if e.type == TS_EVENT_ASSIGN.rawValue && nameNumber >= 0 {
-            if e.prev.isPresent, let last = slot?.value {
+        if isAssign && nameNumber >= 0 {
+            if e.prev.isPresent && slot >= 0 && slots[slot].hasValue {
                 let prevType = strings.number(UnsafeRawPointer(e.prev.type.ptr), e.prev.type.len, records: stringRecords)
-                prevRepeats = last.matches(e.prev, type: prevType)
+                prevRepeats = slots.holds(slot, e.prev, type: Int32(prevType))
             }
             scopeNumber = strings.number(UnsafeRawPointer(e.text.ptr), e.text.len, records: stringRecords)
-            scopeRepeats = scopeNumber >= 0 && slot?.scope == scopeNumber
+            scopeRepeats = scopeNumber >= 0 && slot >= 0 && slots[slot].scope == Int32(scopeNumber)
         }
 
         var mask: UInt32 = 0
@@ -149,7 +126,7 @@ public final class CompactEventEncoder {
         if e.parent_seq >= 0 { mask |= EventField.parent }
         if e.name.len > 0 { mask |= EventField.name }
         // an assign with a slot and no text has its slot's scope, so an empty one is written
-        if scopeRepeats ? false : (e.text.len > 0 || (e.type == TS_EVENT_ASSIGN.rawValue && slot != nil)) {
+        if scopeRepeats ? false : (e.text.len > 0 || (isAssign && slot >= 0)) {
             mask |= EventField.text
         }
         if e.phase.len > 0 { mask |= EventField.phase }
@@ -193,7 +170,7 @@ public final class CompactEventEncoder {
         if mask & EventField.phase != 0 { reference(e.phase) }
         var valueType = -1
         if mask & EventField.value != 0 {
-            let recent = e.type == TS_EVENT_ASSIGN.rawValue ? (slot?.recentPosition(of: e.value.id) ?? 0) : 0
+            let recent = isAssign && slot >= 0 ? slots.recentPosition(slot, of: e.value.id) : 0
             valueType = value(e.value, recentID: recent)
         }
         if mask & EventField.prev != 0 {
@@ -217,19 +194,15 @@ public final class CompactEventEncoder {
         lastTimestamp = e.ts
 
         if nameNumber >= 0 {
-            let isAssign = e.type == TS_EVENT_ASSIGN.rawValue
-            let newValue = e.value
-            slots.update(key, index: e.index) { slot in
-                guard isAssign else { return }
-                slot.scope = scopeNumber
-                if newValue.isPresent { slot.noteID(newValue.id) }
-                if newValue.isPresent && valueType >= 0 {
-                    if slot.value == nil {
-                        slot.value = RememberedValue(flags: 0, type: -1, id: 0, repr: [])
-                    }
-                    slot.value!.set(newValue, type: valueType)
+            let kept = slot >= 0 ? slot : slots.add(frame: e.frame_id, name: Int32(nameNumber), type: e.type)
+            slots[kept].index = e.index
+            if isAssign {
+                slots[kept].scope = Int32(scopeNumber)
+                if e.value.isPresent {
+                    slots.noteID(kept, e.value.id)
+                    slots.remember(kept, e.value, type: Int32(valueType))
                 } else {
-                    slot.value = nil
+                    slots[kept].hasValue = false
                 }
             }
         } else if e.type == TS_EVENT_RETURN.rawValue {
