@@ -35,10 +35,10 @@ final class StringTable {
 
     deinit { slots.deallocate() }
 
-    /// Writes a reference to `text` into `event`; a string numbered now also gets its STRING
-    /// record in `records`.
+    /// Writes a reference to `text` at `event`; a string numbered now also gets its STRING record
+    /// in `records`. `event` has room for the reference (at most 10 bytes plus `length`).
     @inline(__always)
-    func reference(_ pointer: UnsafeRawPointer?, _ length: Int, event: ByteBuffer, records: ByteBuffer) {
+    func reference(_ pointer: UnsafeRawPointer?, _ length: Int, event: inout RecordCursor, records: ByteBuffer) {
         guard let pointer, length > 0 else {
             event.byte(0)
             return
@@ -60,7 +60,7 @@ final class StringTable {
             }
         }
         event.varint(UInt64(length) << 1)
-        event.append(UnsafeRawBufferPointer(start: pointer, count: length))
+        event.bytes(pointer, length)
     }
 
     /// Byte equality; short names (most of them) are compared in line, without a call.

@@ -21,7 +21,10 @@ final class FrameState {
     var lastLine: Int32 = 0
     /// `Recorder.tick` when `lastLine` started.
     var lineStartTick: UInt64 = 0
-    var slots: [VariableSlot]
+    /// One slot per tracked name (`info.names`), in plain memory: the per-line checks read and
+    /// write them with no copy-on-write check, bounds check or reference counting of a buffer.
+    let slots: UnsafeMutablePointer<VariableSlot>
+    let slotCount: Int
     /// An exception that is passing through this frame and has not been handled yet (retained).
     var pendingException: PyObjectPointer?
     /// The interpreter jumped to a handler for `pendingException` (sys.monitoring's
@@ -42,7 +45,14 @@ final class FrameState {
         self.info = info
         self.frame = frame
         self.depth = depth
-        self.slots = [VariableSlot](repeating: VariableSlot(), count: info.names.count)
+        slotCount = info.names.count
+        slots = .allocate(capacity: max(1, slotCount))
+        slots.initialize(repeating: VariableSlot(), count: slotCount)
+    }
+
+    deinit {
+        slots.deinitialize(count: slotCount)
+        slots.deallocate()
     }
 
     /// The line where `pendingException` was raised in or arrived at this frame.
@@ -58,7 +68,7 @@ final class FrameState {
 
     /// Drops every retained object (needs the GIL).
     func releaseAll() {
-        for index in slots.indices {
+        for index in 0..<slotCount {
             if let object = slots[index].object { Py_DecRef(object) }
             slots[index].object = nil
         }
