@@ -1,3 +1,4 @@
+import CTraceSnapPluginABI
 /// The last observed binding of one tracked name in one frame.
 struct VariableSlot {
     /// The bound object, retained so that its identity stays meaningful (an address cannot be
@@ -12,8 +13,13 @@ struct VariableSlot {
 /// One traced call on one thread.
 final class FrameState {
     let frameId: UInt64
-    /// Owned by the recorder's code cache, which outlives every frame state.
-    unowned(unsafe) let info: CodeInfo
+    /// Owned by the recorder's code cache, which outlives every frame state. The per-event path
+    /// borrows it through `infoReference` (no reference counting).
+    let infoReference: Unmanaged<CodeInfo>
+    var info: CodeInfo { infoReference.takeUnretainedValue() }
+    /// `info.file` and `info.function` as event fields, copied here for the per-event path.
+    let fileField: ts_str
+    let functionField: ts_str
     /// The `PyFrameObject *`, used only as an identity (never dereferenced).
     let frame: OpaquePointer?
     var depth: Int32
@@ -42,7 +48,9 @@ final class FrameState {
 
     init(frameId: UInt64, info: CodeInfo, frame: OpaquePointer?, depth: Int32) {
         self.frameId = frameId
-        self.info = info
+        self.infoReference = Unmanaged.passUnretained(info)
+        self.fileField = info.file.cString
+        self.functionField = info.function.cString
         self.frame = frame
         self.depth = depth
         slotCount = info.names.count

@@ -512,8 +512,8 @@ final class Recorder {
         event.thread = UInt64(thread.ident)
         event.frame_id = state.frameId
         event.task = state.task
-        event.file = state.info.file.cString
-        event.func = state.info.function.cString
+        event.file = state.fileField
+        event.func = state.functionField
         return event
     }
 
@@ -682,7 +682,9 @@ final class Recorder {
     /// Emits `assign` events for what the frame's last line changed.
     @inline(__always)
     private func checkChanges(_ state: FrameState, thread: ThreadState, frame: OpaquePointer?) {
-        guard state.lastLine > 0, let checks = state.info.checks(after: state.lastLine) else { return }
+        guard state.lastLine > 0,
+            let checks = state.infoReference._withUnsafeGuaranteedRef({ $0.checks(after: state.lastLine) })
+        else { return }
         checkChanges(state, thread: thread, frame: frame, checks: checks)
     }
 
@@ -696,11 +698,20 @@ final class Recorder {
         }
     }
 
+    @inline(__always)
     private func check(
         _ index: Int, isStore: Bool, state: FrameState, thread: ThreadState, frame: OpaquePointer?,
         locals: inout PyObjectPointer?
     ) {
-        let info = state.info
+        state.infoReference._withUnsafeGuaranteedRef { info in
+            check(index, isStore: isStore, state: state, info: info, thread: thread, frame: frame, locals: &locals)
+        }
+    }
+
+    private func check(
+        _ index: Int, isStore: Bool, state: FrameState, info: CodeInfo, thread: ThreadState, frame: OpaquePointer?,
+        locals: inout PyObjectPointer?
+    ) {
         let previousObject = state.slots[index].object
         guard let object = read(index, of: info, frame: frame ?? state.frame, locals: &locals) else {
             if isStore, let previousObject {
@@ -753,7 +764,14 @@ final class Recorder {
     }
 
     private func emitAssign(_ state: FrameState, thread: ThreadState, index: Int, value: CapturedValue?, flags: UInt32) {
-        let info = state.info
+        state.infoReference._withUnsafeGuaranteedRef { info in
+            emitAssign(state, info: info, thread: thread, index: index, value: value, flags: flags)
+        }
+    }
+
+    private func emitAssign(
+        _ state: FrameState, info: CodeInfo, thread: ThreadState, index: Int, value: CapturedValue?, flags: UInt32
+    ) {
         let name = info.names[index]
         state.slots[index].changes += 1
         var event = baseEvent(TS_EVENT_ASSIGN, state, thread: thread, line: state.lastLine)
