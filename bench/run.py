@@ -266,7 +266,8 @@ def short_name(name):
     return symbol, obj
 
 
-def marginal_functions(small_out, large_out, d_events, limit=20):
+def marginal_functions(small_out, large_out, d_events, limit=None):
+    limit = limit or int(os.environ.get("BENCH_CALLGRIND_TOP", "20"))
     if not shutil.which("callgrind_annotate"):
         return ""
     a, b = annotate_self(small_out), annotate_self(large_out)

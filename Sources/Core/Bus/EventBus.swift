@@ -17,7 +17,14 @@ public final class EventBus {
     /// The next `seq` to assign (equals the number of events delivered so far).
     public private(set) var nextSeq: Int64 = 0
     /// Events per type (index = `ts_event_type`).
-    public private(set) var typeCounts = [Int64](repeating: 0, count: 16)
+    public var typeCounts: [Int64] { Array(UnsafeBufferPointer(start: typeCountStorage, count: EventBus.typeSlots)) }
+    private static let typeSlots = 16
+    /// `typeCounts` in plain memory (counted per event with no copy-on-write check).
+    private let typeCountStorage: UnsafeMutablePointer<Int64> = {
+        let storage = UnsafeMutablePointer<Int64>.allocate(capacity: EventBus.typeSlots)
+        storage.initialize(repeating: 0, count: EventBus.typeSlots)
+        return storage
+    }()
     /// Stop delivering after this many events (a `gap` event says how many were left out).
     public let maxEvents: Int64?
     public private(set) var droppedByLimit: Int64 = 0
@@ -33,16 +40,29 @@ public final class EventBus {
     public static let extcallLimit = 1000
     /// The same plugins without reference counting: the arrays above keep them alive for the
     /// bus's life, so the per-event path borrows them instead of retaining each one it visits.
-    private let transformRefs: [Unmanaged<LoadedPlugin>]
-    private let sinkRefs: [Unmanaged<LoadedPlugin>]
+    /// In plain memory, so walking them retains no array buffer either.
+    private let transformRefs: UnsafeMutableBufferPointer<Unmanaged<LoadedPlugin>>
+    private let sinkRefs: UnsafeMutableBufferPointer<Unmanaged<LoadedPlugin>>
 
     public init(transforms: [LoadedPlugin], sinks: [LoadedPlugin], maxEvents: Int64? = nil, lastEvents: Int64? = nil) {
         self.transforms = transforms
         self.sinks = sinks
         self.maxEvents = maxEvents
         self.ring = lastEvents.map { EventRing(capacity: $0) }
-        self.transformRefs = transforms.map { Unmanaged.passUnretained($0) }
-        self.sinkRefs = sinks.map { Unmanaged.passUnretained($0) }
+        self.transformRefs = EventBus.borrowed(transforms)
+        self.sinkRefs = EventBus.borrowed(sinks)
+    }
+
+    deinit {
+        transformRefs.deallocate()
+        sinkRefs.deallocate()
+        typeCountStorage.deallocate()
+    }
+
+    private static func borrowed(_ plugins: [LoadedPlugin]) -> UnsafeMutableBufferPointer<Unmanaged<LoadedPlugin>> {
+        let references = UnsafeMutableBufferPointer<Unmanaged<LoadedPlugin>>.allocate(capacity: max(1, plugins.count))
+        for (index, plugin) in plugins.enumerated() { references[index] = Unmanaged.passUnretained(plugin) }
+        return UnsafeMutableBufferPointer(rebasing: references[0..<plugins.count])
     }
 
     /// Sends a recorder event into the chain; returns its `seq`, or -1 when it was dropped.
@@ -51,18 +71,22 @@ public final class EventBus {
         deliver(event, from: 0)
     }
 
+    /// What a transform "returns" when it does not take the event (no real seq is this low).
+    private static let bypassed = Int64.min
+
     /// Continues delivery at transform `index` (used by a transform's `next`).
     public func deliver(_ event: UnsafeMutablePointer<ts_event>, from index: Int) -> Int64 {
         let bit = UInt64(1) << UInt64(event.pointee.type & 63)
         var i = index
         let count = transformRefs.count
+        guard let references = transformRefs.baseAddress else { return store(event) }
         while i < count {
             let next = i + 1
-            let seq = transformRefs[i]._withUnsafeGuaranteedRef { plugin -> Int64? in
-                guard plugin.isEnabled && plugin.eventMask & bit != 0 else { return nil }
+            let seq = references[i]._withUnsafeGuaranteedRef { plugin -> Int64 in
+                guard plugin.isEnabled && plugin.eventMask & bit != 0 else { return EventBus.bypassed }
                 return plugin.transform(event, bus: self, nextIndex: next)
             }
-            if let seq { return seq }
+            if seq != EventBus.bypassed { return seq }
             i = next
         }
         return store(event)
@@ -88,7 +112,7 @@ public final class EventBus {
     private func deliverToSinks(_ event: UnsafeMutablePointer<ts_event>) {
         let seq = event.pointee.seq
         let type = Int(event.pointee.type)
-        if type < typeCounts.count { typeCounts[type] += 1 }
+        if type < EventBus.typeSlots { typeCountStorage[type] += 1 }
         if type == Int(TS_EVENT_EXTCALL.rawValue) && extcalls.count < EventBus.extcallLimit {
             rememberExtcall(event.pointee, seq: seq)
         }
@@ -107,7 +131,7 @@ public final class EventBus {
         guard let ring, let summary = ring.summary else { return }
         droppedByRing = summary.dropped
         nextSeq = 0
-        for index in typeCounts.indices { typeCounts[index] = 0 }
+        typeCountStorage.update(repeating: 0, count: EventBus.typeSlots)
         extcalls.removeAll()
         let shift = summary.firstSeq - (summary.dropped > 0 ? 1 : 0)
         var first = true

@@ -14,6 +14,8 @@ public final class LoadedPlugin {
     public let features: [String]
     private let descriptor: UnsafePointer<ts_plugin_descriptor>
     private var state: UnsafeMutableRawPointer?
+    /// `descriptor.on_event`, read once.
+    private let onEvent: (@convention(c) (UnsafeMutableRawPointer?, UnsafeMutablePointer<ts_event>?, UnsafePointer<ts_next>?, UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32)?
     public private(set) var isEnabled = true
     public private(set) var failure: String?
 
@@ -34,6 +36,7 @@ public final class LoadedPlugin {
         version = d.version.map { String(cString: $0) } ?? "0"
         kind = d.kind
         eventMask = d.event_mask
+        onEvent = d.on_event
         var features: [String] = []
         if var cursor = d.features {
             while let feature = cursor.pointee {
@@ -129,27 +132,34 @@ public final class LoadedPlugin {
 
     /// Passes `event` through this transform; `nextIndex` is where the bus continues.
     public func transform(_ event: UnsafeMutablePointer<ts_event>, bus: EventBus, nextIndex: Int) -> Int64 {
-        guard let onEvent = descriptor.pointee.on_event else { return bus.deliver(event, from: nextIndex) }
+        guard let onEvent else { return bus.deliver(event, from: nextIndex) }
         var context = NextContext(bus: Unmanaged.passUnretained(bus).toOpaque(), nextIndex: nextIndex)
         var error: UnsafeMutablePointer<CChar>?
         let status = withUnsafeMutablePointer(to: &context) { contextPointer -> Int32 in
             var next = ts_next(ctx: UnsafeMutableRawPointer(contextPointer), emit: nextEmit)
             return onEvent(state, event, &next, &error)
         }
-        let message = LoadedPlugin.consume(error)
-        if status != TS_OK {
-            disable(reason: message ?? "on_event failed")
-            if !context.emitted { return bus.deliver(event, from: nextIndex) }
+        if status != TS_OK || error != nil {
+            let message = LoadedPlugin.consume(error)
+            if status != TS_OK {
+                disable(reason: message ?? "on_event failed")
+                if !context.emitted { return bus.deliver(event, from: nextIndex) }
+            }
         }
         return context.lastSeq
     }
 
     /// Stores a final event in this sink.
+    @inline(__always)
     public func store(_ event: UnsafeMutablePointer<ts_event>) {
-        guard let onEvent = descriptor.pointee.on_event else { return }
+        guard let onEvent else { return }
         var next = ts_next(ctx: nil, emit: nil)
         var error: UnsafeMutablePointer<CChar>?
         let status = onEvent(state, event, &next, &error)
+        if status != TS_OK || error != nil { storeFailed(status: status, error: error) }
+    }
+
+    private func storeFailed(status: Int32, error: UnsafeMutablePointer<CChar>?) {
         let message = LoadedPlugin.consume(error)
         if status != TS_OK { disable(reason: message ?? "on_event failed") }
     }

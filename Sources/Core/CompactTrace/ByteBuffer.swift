@@ -39,6 +39,14 @@ public final class ByteBuffer {
         capacity = newCapacity
     }
 
+    /// Where the next byte goes; room for what was `reserve`d.
+    @inline(__always)
+    var writePosition: UnsafeMutablePointer<UInt8> { storage + count }
+
+    /// Counts the bytes written through `writePosition` up to `end`.
+    @inline(__always)
+    func advance(to end: UnsafeMutablePointer<UInt8>) { count = end - storage }
+
     @inline(__always)
     public func byte(_ value: UInt8) {
         reserve(1)

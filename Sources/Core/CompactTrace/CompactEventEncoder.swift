@@ -8,8 +8,8 @@ import TraceSnapPluginKit
 
 /// Encodes events into the records of a compact trace (`CompactFormat`). Keeps the state the
 /// format refers back to: the string numbers, the previous event's context, line, time and seq,
-/// the previous value's id, and each live frame's variable and loop slots. One encoder per trace;
-/// not thread-safe (the bus delivers events one at a time).
+/// the previous value's id, each live frame's variable and loop slots and the recent masks. One
+/// encoder per trace; not thread-safe (the bus delivers events one at a time).
 public final class CompactEventEncoder {
     private let strings = StringTable()
     /// STRING records produced by the last `encode` (to be written before `event`).
@@ -78,155 +78,213 @@ public final class CompactEventEncoder {
         eventCount += 1
     }
 
-    /// Encodes one event and appends its records (strings it numbers, then the event) to `file`.
-    @inline(__always)
-    public func encode(_ pointer: UnsafePointer<ts_event>, appendingTo file: MappedAppendFile) throws {
-        encode(pointer)
-        if stringRecords.count > 0 { try file.append(stringRecords.bytes) }
-        try file.append(event.bytes)
+    /// Encodes one event and appends its records (strings it numbers, then the event) to `file`,
+    /// writing the event straight into the file's mapping. Returns the bytes appended (valid until
+    /// the next append), for a caller that writes the same records elsewhere too.
+    @discardableResult
+    public func encode(_ pointer: UnsafePointer<ts_event>, appendingTo file: MappedAppendFile) throws
+        -> UnsafeRawBufferPointer
+    {
+        stringRecords.removeAll()
+        let start = try file.reserve(CompactEventEncoder.maximumSize(of: pointer)).assumingMemoryBound(to: UInt8.self)
+        var cursor = RecordCursor(start)
+        encodeRecord(pointer, into: &cursor)
+        var written = cursor.position - start
+        let records = stringRecords.count
+        if records > 0 {
+            // A string's first use (rare): its STRING record goes before the event's record.
+            (start + records).update(from: start, count: written)
+            start.update(from: stringRecords.bytes.baseAddress!.assumingMemoryBound(to: UInt8.self), count: records)
+            written += records
+        }
+        file.commit(written)
+        return UnsafeRawBufferPointer(start: start, count: written)
     }
 
     /// Encodes one event into `stringRecords` (strings it numbers) and `event`.
     public func encode(_ pointer: UnsafePointer<ts_event>) {
         stringRecords.removeAll()
         event.removeAll()
-        let e = pointer.pointee
+        event.reserve(CompactEventEncoder.maximumSize(of: pointer))
+        var cursor = RecordCursor(event.writePosition)
+        encodeRecord(pointer, into: &cursor)
+        event.advance(to: cursor.position)
+    }
+
+    /// The most bytes `encode` can write for `pointer`: every varint at its longest, and every
+    /// string twice (in place, or in a STRING record plus a reference).
+    @inline(__always)
+    static func maximumSize(of pointer: UnsafePointer<ts_event>) -> Int {
+        var strings = pointer.pointee.file.len &+ pointer.pointee.func.len &+ pointer.pointee.name.len &+ pointer.pointee.text.len &+ pointer.pointee.phase.len
+        strings = strings &+ pointer.pointee.value.repr.len &+ pointer.pointee.value.type.len &+ pointer.pointee.prev.repr.len &+ pointer.pointee.prev.type.len
+        var size = 256 &+ pointer.pointee.extra_json.len &+ 2 &* strings
+        if pointer.pointee.nargs > 0, let args = pointer.pointee.args {
+            for index in 0..<Int(pointer.pointee.nargs) {
+                let arg = args[index]
+                size = size &+ 64 &+ 2 &* (arg.name.len &+ arg.value.type.len) &+ arg.value.repr.len
+            }
+        }
+        return size
+    }
+
+    @inline(__always)
+    private func encodeRecord(_ pointer: UnsafePointer<ts_event>, into event: inout RecordCursor) {
         if !sawEvent {
-            firstThread = e.thread
+            firstThread = pointer.pointee.thread
             sawEvent = true
         }
         eventCount += 1
 
         let sameContext =
-            hasContext && e.frame_id == lastFrame && e.depth == lastDepth && e.thread == lastThread
-            && e.task == lastTask && e.file.ptr == lastFile && e.file.len == lastFileLength
-            && e.func.ptr == lastFunc && e.func.len == lastFuncLength
+            hasContext && pointer.pointee.frame_id == lastFrame && pointer.pointee.depth == lastDepth
+            && pointer.pointee.thread == lastThread && pointer.pointee.task == lastTask
+            && pointer.pointee.file.ptr == lastFile && pointer.pointee.file.len == lastFileLength
+            && pointer.pointee.func.ptr == lastFunc && pointer.pointee.func.len == lastFuncLength
+        let type = pointer.pointee.type
+
         // Variables and loops of this frame remembered by both sides (format version 2).
-        let isAssign = e.type == TS_EVENT_ASSIGN.rawValue
+        let isAssign = type == TS_EVENT_ASSIGN.rawValue
         let nameNumber =
-            isAssign || e.type == TS_EVENT_LOOP.rawValue
-            ? strings.number(UnsafeRawPointer(e.name.ptr), e.name.len, records: stringRecords) : -1
-        let slot = nameNumber >= 0 ? slots.find(frame: e.frame_id, name: Int32(nameNumber), type: e.type) : -1
+            isAssign || type == TS_EVENT_LOOP.rawValue
+            ? strings.number(UnsafeRawPointer(pointer.pointee.name.ptr), pointer.pointee.name.len, records: stringRecords)
+            : -1
+        let slot = nameNumber >= 0 ? slots.find(frame: pointer.pointee.frame_id, name: Int32(nameNumber), type: type) : -1
         let implicitIndex = slot >= 0 ? slots[slot].index &+ 1 : 0
         var prevRepeats = false
         var scopeNumber = -1
         var scopeRepeats = false
         if isAssign && nameNumber >= 0 {
-            if e.prev.isPresent && slot >= 0 && slots[slot].hasValue {
-                let prevType = strings.number(UnsafeRawPointer(e.prev.type.ptr), e.prev.type.len, records: stringRecords)
-                prevRepeats = slots.holds(slot, e.prev, type: Int32(prevType))
+            if pointer.pointee.prev.isPresent && slot >= 0 && slots[slot].hasValue {
+                let prevType = strings.number(
+                    UnsafeRawPointer(pointer.pointee.prev.type.ptr), pointer.pointee.prev.type.len, records: stringRecords)
+                prevRepeats = slots.holds(slot, pointer.pointee.prev, type: Int32(prevType))
             }
-            scopeNumber = strings.number(UnsafeRawPointer(e.text.ptr), e.text.len, records: stringRecords)
+            scopeNumber = strings.number(
+                UnsafeRawPointer(pointer.pointee.text.ptr), pointer.pointee.text.len, records: stringRecords)
             scopeRepeats = scopeNumber >= 0 && slot >= 0 && slots[slot].scope == Int32(scopeNumber)
         }
 
         var mask: UInt32 = 0
-        if e.seq != lastSeq &+ 1 { mask |= EventField.seq }
+        if pointer.pointee.seq != lastSeq &+ 1 { mask |= EventField.seq }
         if !sameContext { mask |= EventField.context }
-        if e.parent_seq >= 0 { mask |= EventField.parent }
-        if e.name.len > 0 { mask |= EventField.name }
+        if pointer.pointee.parent_seq >= 0 { mask |= EventField.parent }
+        if pointer.pointee.name.len > 0 { mask |= EventField.name }
         // an assign with a slot and no text has its slot's scope, so an empty one is written
-        if scopeRepeats ? false : (e.text.len > 0 || (isAssign && slot >= 0)) {
-            mask |= EventField.text
-        }
-        if e.phase.len > 0 { mask |= EventField.phase }
-        if e.value.isPresent { mask |= EventField.value }
-        if e.prev.isPresent { mask |= EventField.prev }
-        if e.index != implicitIndex { mask |= EventField.index }
-        if e.flags != 0 { mask |= EventField.flags }
-        if e.nargs > 0 && e.args != nil { mask |= EventField.args }
-        if e.extra_json.len > 0 { mask |= EventField.extra }
+        if scopeRepeats ? false : (pointer.pointee.text.len > 0 || (isAssign && slot >= 0)) { mask |= EventField.text }
+        if pointer.pointee.phase.len > 0 { mask |= EventField.phase }
+        if pointer.pointee.value.isPresent { mask |= EventField.value }
+        if pointer.pointee.prev.isPresent { mask |= EventField.prev }
+        if pointer.pointee.index != implicitIndex { mask |= EventField.index }
+        if pointer.pointee.flags != 0 { mask |= EventField.flags }
+        if pointer.pointee.nargs > 0 && pointer.pointee.args != nil { mask |= EventField.args }
+        if pointer.pointee.extra_json.len > 0 { mask |= EventField.extra }
 
-        if let kind = masks.kind(type: e.type, mask: mask) {
+        if let kind = masks.kind(type: type, mask: mask) {
             event.byte(kind)
         } else {
-            event.byte(CompactFormat.Record.eventBase &+ UInt8(truncatingIfNeeded: e.type))
+            event.byte(CompactFormat.Record.eventBase &+ UInt8(truncatingIfNeeded: type))
             event.varint(UInt64(mask))
         }
-        if mask & EventField.seq != 0 { event.varint(UInt64(bitPattern: e.seq)) }
-        lastSeq = e.seq
+        if mask & EventField.seq != 0 { event.varint(UInt64(bitPattern: pointer.pointee.seq)) }
+        lastSeq = pointer.pointee.seq
         if mask & EventField.context != 0 {
-            event.varint(e.frame_id)
-            event.signed(Int64(e.depth))
-            event.varint(e.thread)
-            event.varint(e.task)
-            reference(e.file)
-            reference(e.func)
-            lastFrame = e.frame_id
-            lastDepth = e.depth
-            lastThread = e.thread
-            lastTask = e.task
-            lastFile = e.file.ptr
-            lastFileLength = e.file.len
-            lastFunc = e.func.ptr
-            lastFuncLength = e.func.len
+            event.varint(pointer.pointee.frame_id)
+            event.signed(Int64(pointer.pointee.depth))
+            event.varint(pointer.pointee.thread)
+            event.varint(pointer.pointee.task)
+            reference(pointer.pointee.file, into: &event)
+            reference(pointer.pointee.func, into: &event)
+            lastFrame = pointer.pointee.frame_id
+            lastDepth = pointer.pointee.depth
+            lastThread = pointer.pointee.thread
+            lastTask = pointer.pointee.task
+            lastFile = pointer.pointee.file.ptr
+            lastFileLength = pointer.pointee.file.len
+            lastFunc = pointer.pointee.func.ptr
+            lastFuncLength = pointer.pointee.func.len
             hasContext = true
         }
-        if mask & EventField.parent != 0 { event.varint(UInt64(bitPattern: e.seq &- e.parent_seq)) }
+        if mask & EventField.parent != 0 { event.varint(UInt64(bitPattern: pointer.pointee.seq &- pointer.pointee.parent_seq)) }
         if mask & EventField.name != 0 {
-            if nameNumber >= 0 { event.varint(UInt64(nameNumber) << 1 | 1) } else { reference(e.name) }
+            if nameNumber >= 0 { event.varint(UInt64(nameNumber) << 1 | 1) } else { reference(pointer.pointee.name, into: &event) }
         }
-        if mask & EventField.text != 0 { reference(e.text) }
-        if mask & EventField.phase != 0 { reference(e.phase) }
+        if mask & EventField.text != 0 { reference(pointer.pointee.text, into: &event) }
+        if mask & EventField.phase != 0 { reference(pointer.pointee.phase, into: &event) }
         var valueType = -1
         if mask & EventField.value != 0 {
-            let recent = isAssign && slot >= 0 ? slots.recentPosition(slot, of: e.value.id) : 0
-            valueType = value(e.value, recentID: recent)
+            let recent = isAssign && slot >= 0 ? slots.recentPosition(slot, of: pointer.pointee.value.id) : 0
+            valueType = value(
+                at: UnsafeRawPointer(pointer) + MemoryLayout<ts_event>.offset(of: \.value)!, recentID: recent, into: &event)
         }
         if mask & EventField.prev != 0 {
-            if prevRepeats { event.varint(UInt64(CompactFormat.repeatsLastValue)) } else { value(e.prev) }
+            if prevRepeats {
+                event.varint(UInt64(CompactFormat.repeatsLastValue))
+            } else {
+                value(at: UnsafeRawPointer(pointer) + MemoryLayout<ts_event>.offset(of: \.prev)!, into: &event)
+            }
         }
-        if mask & EventField.index != 0 { event.signed(e.index) }
-        if mask & EventField.flags != 0 { event.varint(UInt64(e.flags)) }
-        if mask & EventField.args != 0, let args = e.args {
-            event.varint(UInt64(e.nargs))
-            for index in 0..<Int(e.nargs) {
-                reference(args[index].name)
-                value(args[index].value)
+        if mask & EventField.index != 0 { event.signed(pointer.pointee.index) }
+        if mask & EventField.flags != 0 { event.varint(UInt64(pointer.pointee.flags)) }
+        if mask & EventField.args != 0, let args = pointer.pointee.args {
+            event.varint(UInt64(pointer.pointee.nargs))
+            for index in 0..<Int(pointer.pointee.nargs) {
+                reference(args[index].name, into: &event)
+                value(args[index].value, into: &event)
             }
         }
         if mask & EventField.extra != 0 {
-            event.lengthPrefixed(UnsafeRawBufferPointer(start: e.extra_json.ptr, count: e.extra_json.len))
+            event.lengthPrefixed(pointer.pointee.extra_json.ptr, pointer.pointee.extra_json.len)
         }
-        event.signed(Int64(e.line) - Int64(lastLine))
-        lastLine = e.line
-        event.signed(e.ts &- lastTimestamp)
-        lastTimestamp = e.ts
+        event.signed(Int64(pointer.pointee.line) - Int64(lastLine))
+        lastLine = pointer.pointee.line
+        event.signed(pointer.pointee.ts &- lastTimestamp)
+        lastTimestamp = pointer.pointee.ts
 
         if nameNumber >= 0 {
-            let kept = slot >= 0 ? slot : slots.add(frame: e.frame_id, name: Int32(nameNumber), type: e.type)
-            slots[kept].index = e.index
+            let kept = slot >= 0 ? slot : slots.add(frame: pointer.pointee.frame_id, name: Int32(nameNumber), type: type)
+            slots[kept].index = pointer.pointee.index
             if isAssign {
                 slots[kept].scope = Int32(scopeNumber)
-                if e.value.isPresent {
-                    slots.noteID(kept, e.value.id)
-                    slots.remember(kept, e.value, type: Int32(valueType))
+                if pointer.pointee.value.isPresent {
+                    slots.noteID(kept, pointer.pointee.value.id)
+                    slots.remember(kept, pointer.pointee.value, type: Int32(valueType))
                 } else {
                     slots[kept].hasValue = false
                 }
             }
-        } else if e.type == TS_EVENT_RETURN.rawValue {
-            slots.endFrame(e.frame_id)
+        } else if type == TS_EVENT_RETURN.rawValue {
+            slots.endFrame(pointer.pointee.frame_id)
         }
     }
 
     @inline(__always)
     @discardableResult
-    private func reference(_ text: ts_str) -> Int {
-        strings.reference(UnsafeRawPointer(text.ptr), text.ptr == nil ? 0 : text.len, event: event, records: stringRecords)
+    private func reference(_ text: ts_str, into event: inout RecordCursor) -> Int {
+        strings.reference(UnsafeRawPointer(text.ptr), text.ptr == nil ? 0 : text.len, event: &event, records: stringRecords)
     }
 
-    /// Writes a value (its id as the `recentID`-th recent id of its variable when not 0);
-    /// returns the number of its type string (-1 when written inline).
+    @inline(__always)
+    private func value(_ v: ts_value, into event: inout RecordCursor) {
+        event.varint(UInt64(v.flags & ~UInt32(TS_VALUE_PRESENT)))
+        reference(v.type, into: &event)
+        event.signed(v.id &- lastValueID)
+        lastValueID = v.id
+        event.lengthPrefixed(v.repr.ptr, v.repr.len)
+    }
+
+    /// The value at `address` (a field of the event), read in place rather than copied; its id
+    /// as the `recentID`-th recent id of its variable when not 0. Returns the number of its type
+    /// string (-1 when written inline).
     @inline(__always)
     @discardableResult
-    private func value(_ v: ts_value, recentID: Int = 0) -> Int {
-        let flags = v.flags & ~UInt32(TS_VALUE_PRESENT)
+    private func value(at address: UnsafeRawPointer, recentID: Int = 0, into event: inout RecordCursor) -> Int {
+        let v = address.assumingMemoryBound(to: ts_value.self)
+        let flags = v.pointee.flags & ~UInt32(TS_VALUE_PRESENT)
         event.varint(UInt64(flags | UInt32(recentID) << CompactFormat.recentIDShift))
-        let type = reference(v.type)
-        if recentID == 0 { event.signed(v.id &- lastValueID) }
-        lastValueID = v.id
-        event.lengthPrefixed(UnsafeRawBufferPointer(start: v.repr.ptr, count: v.repr.ptr == nil ? 0 : v.repr.len))
+        let type = reference(v.pointee.type, into: &event)
+        if recentID == 0 { event.signed(v.pointee.id &- lastValueID) }
+        lastValueID = v.pointee.id
+        event.lengthPrefixed(v.pointee.repr.ptr, v.pointee.repr.len)
         return type
     }
 }

@@ -35,17 +35,18 @@ final class StringTable {
 
     deinit { slots.deallocate() }
 
-    /// Writes a reference to `text` into `event`; a string numbered now also gets its STRING
-    /// record in `records`. Returns the string's number, or -1 when it was written inline.
+    /// Writes a reference to `text` at `event`; a string numbered now also gets its STRING record
+    /// in `records`. `event` has room for the reference (at most 10 bytes plus `length`). Returns
+    /// the string's number, or -1 when it was written inline.
     @inline(__always)
     @discardableResult
-    func reference(_ pointer: UnsafeRawPointer?, _ length: Int, event: ByteBuffer, records: ByteBuffer) -> Int {
+    func reference(_ pointer: UnsafeRawPointer?, _ length: Int, event: inout RecordCursor, records: ByteBuffer) -> Int {
         let id = number(pointer, length, records: records)
         if id >= 0 {
             event.varint(UInt64(id) << 1 | 1)
         } else {
             event.varint(UInt64(length) << 1)
-            if let pointer, length > 0 { event.append(UnsafeRawBufferPointer(start: pointer, count: length)) }
+            event.bytes(pointer, length)
         }
         return id
     }

@@ -32,7 +32,11 @@ final class Annotator: TraceSnapPlugin {
     /// The frames running on one thread, innermost last.
     private final class ThreadContext {
         let thread: UInt64
-        var frames: [FrameContext] = []
+        var frames: [FrameContext] = [] {
+            didSet { topReference = frames.last.map { Unmanaged.passUnretained($0) } }
+        }
+        /// `frames.last`, borrowed (`frames` keeps it alive).
+        private(set) var topReference: Unmanaged<FrameContext>?
         init(thread: UInt64) { self.thread = thread }
     }
 
@@ -88,8 +92,19 @@ final class Annotator: TraceSnapPlugin {
     /// The frame of `event` on its thread (the innermost one, almost always).
     @inline(__always)
     private func frame(_ event: EventView, on thread: ThreadContext) -> FrameContext {
+        frameReference(event, on: thread).takeUnretainedValue()
+    }
+
+    /// `frame`, borrowed (the thread's frames keep it alive).
+    @inline(__always)
+    private func frameReference(_ event: EventView, on thread: ThreadContext) -> Unmanaged<FrameContext> {
         let id = event.frameID
-        if let top = thread.frames.last, top.frameID == id { return top }
+        if let top = thread.topReference, top._withUnsafeGuaranteedRef({ $0.frameID == id }) { return top }
+        return Unmanaged.passUnretained(findFrame(event, on: thread))
+    }
+
+    private func findFrame(_ event: EventView, on thread: ThreadContext) -> FrameContext {
+        let id = event.frameID
         if let found = thread.frames.last(where: { $0.frameID == id }) { return found }
         // A frame we never saw start (recording began inside it): adopt it.
         let created = FrameContext(frameID: id, structure: structure(for: event))
@@ -121,9 +136,11 @@ final class Annotator: TraceSnapPlugin {
             if event.type == TS_EVENT_YIELD { suspended[event.frameID] = state }
             next.emit(event)
         case TS_EVENT_LINE:
-            handleLine(event, state: frame(event, on: thread), next: next)
+            frameReference(event, on: thread)._withUnsafeGuaranteedRef { handleLine(event, state: $0, next: next) }
         default:
-            if event.frameID != 0 { event.parentSeq = frame(event, on: thread).topSeq }
+            if event.frameID != 0 {
+                event.parentSeq = frameReference(event, on: thread)._withUnsafeGuaranteedRef { $0.topSeq }
+            }
             next.emit(event)
         }
     }
@@ -162,8 +179,7 @@ final class Annotator: TraceSnapPlugin {
             for context in contexts[depth...] {
                 var structural = ts_event.blank(from: event.pointer.pointee)
                 structural.parent_seq = state.topSeq
-                var taken: [UInt8] = []
-                var extra: [UInt8] = []
+                structural.name = ts_str(structure.id(of: context.node))
                 if context.arm == -1 {
                     if state.iterations.isEmpty {
                         state.iterations = [Int64](repeating: -1, count: structure.nodes.count)
@@ -173,21 +189,12 @@ final class Annotator: TraceSnapPlugin {
                     structural.type = TS_EVENT_LOOP.rawValue
                     structural.index = iteration
                 } else {
-                    let arm = structure.nodes[context.node].arms[context.arm]
+                    let text = structure.armText(node: context.node, arm: context.arm)
                     structural.type = TS_EVENT_BRANCH.rawValue
-                    taken = Array((FileStructure.takenByLabel[arm.label] ?? arm.label).utf8)
-                    extra = Array("\"arm\":\"\(arm.label)\",\"arm_index\":\(context.arm)".utf8)
+                    structural.text = ts_str(text.taken)
+                    structural.extra_json = ts_str(text.extra)
                 }
-                let seq = structure.nodes[context.node].id.withUnsafeBytes { id in
-                    taken.withUnsafeBytes { takenBytes in
-                        extra.withUnsafeBytes { extraBytes in
-                            structural.name = ts_str(id)
-                            structural.text = ts_str(takenBytes)
-                            structural.extra_json = ts_str(extraBytes)
-                            return next.emit(&structural)
-                        }
-                    }
-                }
+                let seq = next.emit(&structural)
                 state.stack.append((context, seq))
             }
         }

@@ -50,12 +50,9 @@ final class CompactSink: TraceSnapPlugin {
 
     func handle(_ event: EventView, next: EventForwarder) throws {
         guard let primary else { throw PluginFailure("the compact sink was never started") }
-        try primary._withUnsafeGuaranteedRef { try encoder.encode(event.pointer, appendingTo: $0) }
+        let records = try primary._withUnsafeGuaranteedRef { try encoder.encode(event.pointer, appendingTo: $0) }
         if files.count > 1 {
-            for (_, file) in files.dropFirst() {
-                if encoder.stringRecords.count > 0 { try file.append(encoder.stringRecords.bytes) }
-                try file.append(encoder.event.bytes)
-            }
+            for (_, file) in files.dropFirst() { try file.append(records) }
         }
     }
 

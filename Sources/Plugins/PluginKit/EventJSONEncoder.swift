@@ -7,6 +7,8 @@ public final class EventJSONEncoder {
     private let cachedFile = EscapedStringCache()
     private let cachedFunction = EscapedStringCache()
     private let cachedTypes = EscapedStringCache(slots: 8)
+    /// Numbers that recur from event to event (times, parent seqs, value ids, lines).
+    private let numbers = DecimalCache()
 
     /// Events on this thread leave out `thread` (the session's `main_thread` says which it is).
     public var mainThread: UInt64 = 0
@@ -20,7 +22,7 @@ public final class EventJSONEncoder {
         writer.uncheckedRaw("{\"seq\":")
         writer.int(e.seq)
         writer.uncheckedRaw(",\"ts\":")
-        writer.int(e.ts)
+        numbers.write(e.ts, into: writer)
         writer.uncheckedRaw(",\"depth\":")
         writer.int(Int64(e.depth))
         writer.uncheckedRaw(",\"type\":")
@@ -91,7 +93,7 @@ public final class EventJSONEncoder {
             writer.uncheckedRaw("\"unknown\"")
         }
         writer.uncheckedRaw(",\"line\":")
-        writer.int(Int64(e.line))
+        numbers.write(Int64(e.line), into: writer)
         if e.file.len > 0 {
             writer.uncheckedRaw(",\"file\":")
             cachedFile.write(e.file, into: writer)
@@ -101,14 +103,14 @@ public final class EventJSONEncoder {
             cachedFunction.write(e.func, into: writer)
         }
         writer.uncheckedRaw(",\"parent_seq\":")
-        if e.parent_seq >= 0 { writer.int(e.parent_seq) } else { writer.uncheckedRaw("null") }
+        if e.parent_seq >= 0 { numbers.write(e.parent_seq, into: writer) } else { writer.uncheckedRaw("null") }
         if e.frame_id != 0 {
             writer.uncheckedRaw(",\"frame_id\":")
-            writer.int(Int64(bitPattern: e.frame_id))
+            numbers.write(Int64(bitPattern: e.frame_id), into: writer)
         }
         if e.thread != 0 && e.thread != mainThread {
             writer.uncheckedRaw(",\"thread\":")
-            writer.int(Int64(bitPattern: e.thread))
+            numbers.write(Int64(bitPattern: e.thread), into: writer)
         }
         if e.task != 0 {
             writer.uncheckedRaw(",\"task\":")
@@ -132,11 +134,13 @@ public final class EventJSONEncoder {
         writer.raw(",\"type\":")
         cachedTypes.write(v.type, into: writer)
         writer.raw(",\"id\":")
-        writer.int(v.id)
-        writer.raw(",\"truncated\":")
-        writer.bool(v.flags & UInt32(TS_VALUE_TRUNCATED) != 0)
-        writer.raw(",\"redacted\":")
-        writer.bool(v.flags & UInt32(TS_VALUE_REDACTED) != 0)
+        numbers.write(v.id, into: writer)
+        switch (v.flags & UInt32(TS_VALUE_TRUNCATED) != 0, v.flags & UInt32(TS_VALUE_REDACTED) != 0) {
+        case (false, false): writer.raw(",\"truncated\":false,\"redacted\":false")
+        case (true, false): writer.raw(",\"truncated\":true,\"redacted\":false")
+        case (false, true): writer.raw(",\"truncated\":false,\"redacted\":true")
+        case (true, true): writer.raw(",\"truncated\":true,\"redacted\":true")
+        }
         if v.flags & UInt32(TS_VALUE_REPR_FAILED) != 0 { writer.raw(",\"repr_failed\":true") }
         writer.raw("}")
     }

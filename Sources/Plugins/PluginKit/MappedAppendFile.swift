@@ -39,6 +39,22 @@ public final class MappedAppendFile {
         length += bytes.count
     }
 
+    /// Room for `count` bytes at the end of the file, to be written in place and then counted
+    /// with `commit` (before any other append). Bytes written there but not committed are
+    /// overwritten by the next append.
+    @inline(__always)
+    public func reserve(_ count: Int) throws -> UnsafeMutableRawPointer {
+        if length + count > mappingOffset + mappingSize {
+            try map(from: length, atLeast: count)
+        }
+        guard let mapping else { throw PluginFailure("\(path) is closed") }
+        return mapping + (length - mappingOffset)
+    }
+
+    /// Counts `count` bytes written at the place `reserve` returned.
+    @inline(__always)
+    public func commit(_ count: Int) { length += count }
+
     /// Trims the zero tail, syncs and closes the file.
     public func close() throws {
         guard descriptor >= 0 else { return }

@@ -22,9 +22,32 @@ final class Redactor: TraceSnapPlugin {
     /// Name strings (variable and function names) live at stable addresses for a session.
     private var nameVerdicts: [UnsafeRawPointer: Bool] = [:]
 
+    /// The latest verdicts by address in a small direct-mapped table: a hit costs no hashing.
+    private struct RecentVerdict {
+        var address: UnsafeRawPointer?
+        var verdict = false
+    }
+    private static let recentSlots = 64
+    private let recentVerdicts: UnsafeMutablePointer<RecentVerdict> = {
+        let table = UnsafeMutablePointer<RecentVerdict>.allocate(capacity: Redactor.recentSlots)
+        table.initialize(repeating: RecentVerdict(), count: Redactor.recentSlots)
+        return table
+    }()
+
+    deinit { recentVerdicts.deallocate() }
+
     /// Whether a name contains a secret, cached by the name's address.
+    @inline(__always)
     private func isSecret(_ name: UnsafeRawBufferPointer) -> Bool {
         guard let base = name.baseAddress else { return false }
+        let slot = recentVerdicts + (Int(bitPattern: UInt(bitPattern: base) >> 3) & (Redactor.recentSlots - 1))
+        if slot.pointee.address == base { return slot.pointee.verdict }
+        let verdict = verdict(for: name, at: base)
+        slot.pointee = RecentVerdict(address: base, verdict: verdict)
+        return verdict
+    }
+
+    private func verdict(for name: UnsafeRawBufferPointer, at base: UnsafeRawPointer) -> Bool {
         if let verdict = nameVerdicts[base] { return verdict }
         let verdict = secrets.matches(name)
         nameVerdicts[base] = verdict

@@ -15,8 +15,14 @@ import CTraceSnapPython
 enum ActiveRecording {
     /// The only active recorder (nil when there is none, or more than one).
     nonisolated(unsafe) private(set) static var recorder: Recorder?
+    /// `recorder` without reference counting, for the hooks' per-callback path. Valid while the
+    /// calling thread holds the GIL and runs no Python: a removed recorder stays in `retired`
+    /// until no hook call is inside it (see `Recorder.hasCallsInProgress`).
+    nonisolated(unsafe) private(set) static var reference: Unmanaged<Recorder>?
     /// Every active recorder, oldest first.
     nonisolated(unsafe) private(set) static var all: [Recorder] = []
+    /// Removed recorders that a hook call on some thread may still be inside.
+    nonisolated(unsafe) private static var retired: [Recorder] = []
 
     /// Starts delivering events to `recorder`.
     static func add(_ recorder: Recorder) {
@@ -27,11 +33,14 @@ enum ActiveRecording {
     /// Stops delivering events to `recorder`.
     static func remove(_ recorder: Recorder) {
         all.removeAll { $0 === recorder }
+        retired.append(recorder)
         refresh()
     }
 
     private static func refresh() {
         recorder = all.count == 1 ? all[0] : nil
+        reference = recorder.map { Unmanaged.passUnretained($0) }
+        retired.removeAll { !$0.hasCallsInProgress }
     }
 
     /// The active whole-process recording (not scoped to a thread or task), if any.

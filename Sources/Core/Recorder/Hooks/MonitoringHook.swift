@@ -66,12 +66,16 @@ enum MonitoringHook {
         _ body: (Recorder, CodeInfo) -> Void
     ) -> PyObjectPointer? {
         guard count >= 1, let args, let code = args[0] else { return result(disabling: false) }
-        if let recorder = ActiveRecording.recorder {
-            guard recorder.isActive, recorder.acceptsCurrentThread else { return result(disabling: false) }
-            let info = recorder.codeInfo(code)
-            guard info.traced else { return result(disabling: disablesUntraced) }
-            body(recorder, info)
-            return result(disabling: false)
+        if let reference = ActiveRecording.reference {
+            // One recording: borrowed (no reference counting), see `ActiveRecording.reference`.
+            return reference._withUnsafeGuaranteedRef { recorder in
+                guard recorder.isActive, recorder.acceptsCurrentThread else { return result(disabling: false) }
+                return recorder.codeInfo(code)._withUnsafeGuaranteedRef { info in
+                    guard info.traced else { return result(disabling: disablesUntraced) }
+                    body(recorder, info)
+                    return result(disabling: false)
+                }
+            }
         }
         return dispatchToSeveral(code, disablesUntraced: disablesUntraced, body)
     }
@@ -87,7 +91,7 @@ enum MonitoringHook {
         var mayBeTraced = recorders.isEmpty
         for recorder in recorders where recorder.isActive {
             if recorder.acceptsCurrentThread {
-                let info = recorder.codeInfo(code)
+                let info = recorder.codeInfo(code).takeUnretainedValue()
                 guard info.traced else { continue }
                 mayBeTraced = true
                 body(recorder, info)

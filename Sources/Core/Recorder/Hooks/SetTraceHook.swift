@@ -23,16 +23,19 @@ enum SetTraceHook {
 
     static let callback: Py_tracefunc = { _, frame, what, arg in
         guard let frame else { return 0 }
-        if let recorder = ActiveRecording.recorder {
-            // One recording (the common case): exactly the single-recording path.
-            guard recorder.isActive, recorder.acceptsCurrentThread else {
-                PyEval_SetTrace(nil, nil)
+        if let reference = ActiveRecording.reference {
+            // One recording (the common case): exactly the single-recording path, borrowed (no
+            // reference counting, see `ActiveRecording.reference`).
+            return reference._withUnsafeGuaranteedRef { recorder in
+                guard recorder.isActive, recorder.acceptsCurrentThread else {
+                    PyEval_SetTrace(nil, nil)
+                    return 0
+                }
+                if !deliver(to: recorder, frame: frame, what: what, arg: arg) && what == TS_PyTrace_CALL {
+                    stopLineEvents(frame)
+                }
                 return 0
             }
-            if !deliver(to: recorder, frame: frame, what: what, arg: arg) && what == TS_PyTrace_CALL {
-                stopLineEvents(frame)
-            }
-            return 0
         }
         // None, or several (concurrent web requests): every recorder that takes this thread.
         var accepted = false
@@ -60,8 +63,17 @@ enum SetTraceHook {
     @inline(__always)
     private static func deliver(to recorder: Recorder, frame: OpaquePointer, what: Int32, arg: OpaquePointer?) -> Bool {
         guard let code = PyFrame_GetCode(frame) else { return true }
-        let info = recorder.codeInfo(code)
+        let reference = recorder.codeInfo(code)
         Py_DecRef(code)
+        return reference._withUnsafeGuaranteedRef { info in
+            deliver(to: recorder, info: info, frame: frame, what: what, arg: arg)
+        }
+    }
+
+    @inline(__always)
+    private static func deliver(
+        to recorder: Recorder, info: CodeInfo, frame: OpaquePointer, what: Int32, arg: OpaquePointer?
+    ) -> Bool {
         guard info.traced else { return false }
         let framePointer = frame
         switch what {

@@ -1,3 +1,4 @@
+import CTraceSnapPluginABI
 /// The last observed binding of one tracked name in one frame.
 struct VariableSlot {
     /// The bound object, retained so that its identity stays meaningful (an address cannot be
@@ -12,8 +13,13 @@ struct VariableSlot {
 /// One traced call on one thread.
 final class FrameState {
     let frameId: UInt64
-    /// Owned by the recorder's code cache, which outlives every frame state.
-    unowned(unsafe) let info: CodeInfo
+    /// Owned by the recorder's code cache, which outlives every frame state. The per-event path
+    /// borrows it through `infoReference` (no reference counting).
+    let infoReference: Unmanaged<CodeInfo>
+    var info: CodeInfo { infoReference.takeUnretainedValue() }
+    /// `info.file` and `info.function` as event fields, copied here for the per-event path.
+    let fileField: ts_str
+    let functionField: ts_str
     /// The `PyFrameObject *`, used only as an identity (never dereferenced).
     let frame: OpaquePointer?
     var depth: Int32
@@ -21,7 +27,10 @@ final class FrameState {
     var lastLine: Int32 = 0
     /// `Recorder.tick` when `lastLine` started.
     var lineStartTick: UInt64 = 0
-    var slots: [VariableSlot]
+    /// One slot per tracked name (`info.names`), in plain memory: the per-line checks read and
+    /// write them with no copy-on-write check, bounds check or reference counting of a buffer.
+    let slots: UnsafeMutablePointer<VariableSlot>
+    let slotCount: Int
     /// An exception that is passing through this frame and has not been handled yet (retained).
     var pendingException: PyObjectPointer?
     /// The interpreter jumped to a handler for `pendingException` (sys.monitoring's
@@ -39,10 +48,19 @@ final class FrameState {
 
     init(frameId: UInt64, info: CodeInfo, frame: OpaquePointer?, depth: Int32) {
         self.frameId = frameId
-        self.info = info
+        self.infoReference = Unmanaged.passUnretained(info)
+        self.fileField = info.file.cString
+        self.functionField = info.function.cString
         self.frame = frame
         self.depth = depth
-        self.slots = [VariableSlot](repeating: VariableSlot(), count: info.names.count)
+        slotCount = info.names.count
+        slots = .allocate(capacity: max(1, slotCount))
+        slots.initialize(repeating: VariableSlot(), count: slotCount)
+    }
+
+    deinit {
+        slots.deinitialize(count: slotCount)
+        slots.deallocate()
     }
 
     /// The line where `pendingException` was raised in or arrived at this frame.
@@ -58,7 +76,7 @@ final class FrameState {
 
     /// Drops every retained object (needs the GIL).
     func releaseAll() {
-        for index in slots.indices {
+        for index in 0..<slotCount {
             if let object = slots[index].object { Py_DecRef(object) }
             slots[index].object = nil
         }

@@ -19,9 +19,14 @@ final class Recorder {
 
     private var codes: [UnsafeRawPointer: CodeInfo] = [:]
     private var lastCodeKey: UnsafeRawPointer?
-    private var lastCodeInfo: CodeInfo?
+    /// Borrowed from `codes`, which keeps it alive.
+    private var lastCodeInfo: Unmanaged<CodeInfo>?
+    /// Code facts handed out but not cached (the recording stopped while they were analyzed):
+    /// kept alive until the recorder goes, as callers borrow what `codeInfo` returns.
+    private var uncachedCodes: [CodeInfo] = []
     private var threads: [UInt: ThreadState] = [:]
-    private var lastThread: ThreadState?
+    /// Borrowed from `threads`, which keeps it alive.
+    private var lastThread: Unmanaged<ThreadState>?
     private var nextFrameID: UInt64 = 1
     /// The repr last recorded for an object changed in place, by address, so that the other frames
     /// that hold the same object do not report the same change again. Objects in slots are
@@ -132,15 +137,34 @@ final class Recorder {
 
     // MARK: - Lookup
 
-    /// The cached facts about `code` (analyzed on first sight).
+    /// Whether a hook call is inside this recorder now (on any thread).
+    var hasCallsInProgress: Bool { entries > 0 }
+
+    /// The cached facts about `code` (analyzed on first sight), borrowed: the recorder keeps
+    /// them alive while it lives.
     @inline(__always)
-    func codeInfo(_ code: PyObjectPointer) -> CodeInfo {
+    func codeInfo(_ code: PyObjectPointer) -> Unmanaged<CodeInfo> {
         let key = UnsafeRawPointer(code)
         if key == lastCodeKey, let info = lastCodeInfo { return info }
-        let info = codes[key] ?? analyze(code, key: key)
+        return lookUpCodeInfo(code, key: key)
+    }
+
+    private func lookUpCodeInfo(_ code: PyObjectPointer, key: UnsafeRawPointer) -> Unmanaged<CodeInfo> {
+        if let cached = codes[key] {
+            let reference = Unmanaged.passUnretained(cached)
+            lastCodeKey = key
+            lastCodeInfo = reference
+            return reference
+        }
+        let info = analyze(code, key: key)
+        guard codes[key] === info else {
+            uncachedCodes.append(info)
+            return Unmanaged.passUnretained(info)
+        }
+        let reference = Unmanaged.passUnretained(info)
         lastCodeKey = key
-        lastCodeInfo = info
-        return info
+        lastCodeInfo = reference
+        return reference
     }
 
     /// The cached facts about `code`, or nil when it has not been analyzed yet (changes nothing,
@@ -190,15 +214,26 @@ final class Recorder {
 
     @inline(__always)
     private func currentThread() -> ThreadState {
+        currentThreadReference().takeUnretainedValue()
+    }
+
+    /// The calling thread's state, borrowed (`threads` keeps it alive).
+    @inline(__always)
+    private func currentThreadReference() -> Unmanaged<ThreadState> {
         let ident = PyThread_get_thread_ident()
-        if let last = lastThread, last.ident == ident { return last }
+        if let last = lastThread, last._withUnsafeGuaranteedRef({ $0.ident == ident }) { return last }
+        return lookUpThread(ident)
+    }
+
+    private func lookUpThread(_ ident: UInt) -> Unmanaged<ThreadState> {
         let state = threads[ident] ?? {
             let created = ThreadState(ident: ident)
             threads[ident] = created
             return created
         }()
-        lastThread = state
-        return state
+        let reference = Unmanaged.passUnretained(state)
+        lastThread = reference
+        return reference
     }
 
     @inline(__always)
@@ -208,13 +243,25 @@ final class Recorder {
     /// otherwise the stack is brought back in line with the interpreter (frames we never saw start,
     /// like the module that called `start_recording`, are adopted with a `call` event).
     private func frameState(on thread: ThreadState, info: CodeInfo, frame: OpaquePointer?) -> FrameState {
-        if let top = thread.top {
-            if let frame {
-                if top.frame == frame { return top }
-            } else if top.info === info {
-                return top
+        frameStateReference(on: thread, info: info, frame: frame).takeUnretainedValue()
+    }
+
+    /// `frameState`, borrowed (the thread's stack or `suspended` keeps it alive).
+    @inline(__always)
+    private func frameStateReference(on thread: ThreadState, info: CodeInfo, frame: OpaquePointer?)
+        -> Unmanaged<FrameState>
+    {
+        if let top = thread.topReference {
+            let matches = top._withUnsafeGuaranteedRef { top in
+                if let frame { return top.frame == frame }
+                return top.info === info
             }
+            if matches { return top }
         }
+        return Unmanaged.passUnretained(adjustStack(on: thread, info: info, frame: frame))
+    }
+
+    private func adjustStack(on thread: ThreadState, info: CodeInfo, frame: OpaquePointer?) -> FrameState {
         let actualFrame = frame ?? PyEval_GetFrame()
         if let actualFrame, let index = thread.stack.lastIndex(where: { $0.frame == actualFrame }) {
             // Frames above it returned without us seeing it (should not happen); drop them.
@@ -286,8 +333,15 @@ final class Recorder {
     func onLine(info: CodeInfo, frame: OpaquePointer?, line: Int32) {
         guard enter() else { return }
         defer { leave() }
-        let thread = currentThread()
-        let state = frameState(on: thread, info: info, frame: frame)
+        currentThreadReference()._withUnsafeGuaranteedRef { thread in
+            frameStateReference(on: thread, info: info, frame: frame)._withUnsafeGuaranteedRef { state in
+                onLine(state, thread: thread, info: info, frame: frame, line: line)
+            }
+        }
+    }
+
+    @inline(__always)
+    private func onLine(_ state: FrameState, thread: ThreadState, info: CodeInfo, frame: OpaquePointer?, line: Int32) {
         if let pending = state.pendingException {
             if !reportsHandling { state.handlingException = true }
             if state.handlingException && !info.handlerLines.contains(line) {
@@ -458,8 +512,8 @@ final class Recorder {
         event.thread = UInt64(thread.ident)
         event.frame_id = state.frameId
         event.task = state.task
-        event.file = state.info.file.cString
-        event.func = state.info.function.cString
+        event.file = state.fileField
+        event.func = state.functionField
         return event
     }
 
@@ -628,7 +682,9 @@ final class Recorder {
     /// Emits `assign` events for what the frame's last line changed.
     @inline(__always)
     private func checkChanges(_ state: FrameState, thread: ThreadState, frame: OpaquePointer?) {
-        guard state.lastLine > 0, let checks = state.info.checks(after: state.lastLine) else { return }
+        guard state.lastLine > 0,
+            let checks = state.infoReference._withUnsafeGuaranteedRef({ $0.checks(after: state.lastLine) })
+        else { return }
         checkChanges(state, thread: thread, frame: frame, checks: checks)
     }
 
@@ -642,11 +698,20 @@ final class Recorder {
         }
     }
 
+    @inline(__always)
     private func check(
         _ index: Int, isStore: Bool, state: FrameState, thread: ThreadState, frame: OpaquePointer?,
         locals: inout PyObjectPointer?
     ) {
-        let info = state.info
+        state.infoReference._withUnsafeGuaranteedRef { info in
+            check(index, isStore: isStore, state: state, info: info, thread: thread, frame: frame, locals: &locals)
+        }
+    }
+
+    private func check(
+        _ index: Int, isStore: Bool, state: FrameState, info: CodeInfo, thread: ThreadState, frame: OpaquePointer?,
+        locals: inout PyObjectPointer?
+    ) {
         let previousObject = state.slots[index].object
         guard let object = read(index, of: info, frame: frame ?? state.frame, locals: &locals) else {
             if isStore, let previousObject {
@@ -699,7 +764,14 @@ final class Recorder {
     }
 
     private func emitAssign(_ state: FrameState, thread: ThreadState, index: Int, value: CapturedValue?, flags: UInt32) {
-        let info = state.info
+        state.infoReference._withUnsafeGuaranteedRef { info in
+            emitAssign(state, info: info, thread: thread, index: index, value: value, flags: flags)
+        }
+    }
+
+    private func emitAssign(
+        _ state: FrameState, info: CodeInfo, thread: ThreadState, index: Int, value: CapturedValue?, flags: UInt32
+    ) {
         let name = info.names[index]
         state.slots[index].changes += 1
         var event = baseEvent(TS_EVENT_ASSIGN, state, thread: thread, line: state.lastLine)
@@ -722,16 +794,14 @@ final class Recorder {
     /// Sends an assign with `prev` set to the slot's recorded value (empty for a first binding).
     @inline(__always)
     private func sendWithPrevious(_ event: inout ts_event, slot index: Int, of state: FrameState) {
-        state.slots.withUnsafeBufferPointer { slots in
-            if let previous = slots[index].captured {
-                previous.withCValue { prevValue in
-                    event.prev = prevValue
-                    send(&event)
-                }
-            } else {
-                event.prev = emptyCValue
+        if let previous = state.slots[index].captured {
+            previous.withCValue { prevValue in
+                event.prev = prevValue
                 send(&event)
             }
+        } else {
+            event.prev = emptyCValue
+            send(&event)
         }
     }
 
