@@ -104,7 +104,7 @@ final class Redactor: TraceSnapPlugin {
             if changed {
                 copy.withUnsafeBufferPointer { buffer in
                     e.pointee.args = buffer.baseAddress
-                    withExtendedLifetime(keep) { next.emit(event) }
+                    _ = withExtendedLifetime(keep) { next.emit(event) }
                 }
                 return
             }
@@ -135,7 +135,7 @@ final class Redactor: TraceSnapPlugin {
         default:
             break
         }
-        withExtendedLifetime(keep) { next.emit(event) }
+        _ = withExtendedLifetime(keep) { next.emit(event) }
     }
 
     /// Secret values seen under secret names (their text, without quotes). A value that travels
