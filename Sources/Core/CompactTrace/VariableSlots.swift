@@ -1,7 +1,7 @@
-/// What the compact form (version 2) remembers about each variable and loop of a live frame, on
-/// both sides (encoder and decoder keep the same table, updated by the same events): the last
-/// `index` (an assign's `change_index`, a loop's `iteration`) and, for a variable, its last value
-/// and scope, and the ids of its last values. An index that counts on by one, an assign's `prev`
+/// What the compact form (version 2) remembers about each variable and loop of a live frame, as
+/// the decoder keeps it (the encoder keeps the same slots, updated by the same events, in plain
+/// memory: `EncoderSlots`): the last `index` (an assign's `change_index`, a loop's `iteration`)
+/// and, for a variable, its last value and scope, and the ids of its last values. An index that counts on by one, an assign's `prev`
 /// that repeats the variable's last value, a scope that did not change and an id seen among the
 /// variable's last seven are then left out of the record.
 ///
