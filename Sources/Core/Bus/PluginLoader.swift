@@ -13,10 +13,22 @@ public enum PluginLoader {
     /// descriptor the host accepts.
     static let minimumDescriptorSize = MemoryLayout<ts_plugin_descriptor>.offset(of: \.watches)!
 
-    /// Loaded libraries by real path, so a plugin named twice is loaded once.
+    /// Loaded libraries by real path, so a plugin named twice is loaded once. Guarded by `lock`:
+    /// sessions (one per web request, say) and tests load plugins from several threads at once.
     nonisolated(unsafe) private static var cache: [String: UnsafePointer<ts_plugin_descriptor>] = [:]
+    nonisolated(unsafe) private static let lock: UnsafeMutablePointer<pthread_mutex_t> = {
+        let lock = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+        pthread_mutex_init(lock, nil)
+        return lock
+    }()
 
     public static func load(path: String) throws -> LoadedPlugin {
+        pthread_mutex_lock(lock)
+        defer { pthread_mutex_unlock(lock) }
+        return try loadLocked(path: path)
+    }
+
+    private static func loadLocked(path: String) throws -> LoadedPlugin {
         var resolved = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
         let realPath = realpath(path, &resolved) != nil ? String(cString: resolved) : path
         if let descriptor = cache[realPath] {
