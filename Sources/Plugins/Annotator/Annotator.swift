@@ -13,10 +13,15 @@ final class Annotator: TraceSnapPlugin {
     static let version = "1.0.0"
     static let kind: PluginKind = .transform
     static let features = ["branch", "loop", "parent-seq"]
+    /// Every event but `assign`: the recorder gives an assign the `parent_seq` its line's event
+    /// had when the chain returned it (the one this plugin set), so assigns skip this stage.
+    static let events = EventMask(rawValue: ~(UInt64(1) << UInt64(TS_EVENT_ASSIGN.rawValue)))
 
     private final class FrameContext {
         let frameID: UInt64
         let structure: FileStructure?
+        /// `structure`, borrowed for the per-line path (`structures` keeps it alive).
+        let structureReference: Unmanaged<FileStructure>?
         var previousLine = 0
         var stack: [(context: StructureContext, seq: Int64)] = []
         /// The last iteration counted per loop node (index = node), -1 before the first; sized on
@@ -25,6 +30,7 @@ final class Annotator: TraceSnapPlugin {
         init(frameID: UInt64, structure: FileStructure?) {
             self.frameID = frameID
             self.structure = structure
+            self.structureReference = structure.map { Unmanaged.passUnretained($0) }
         }
         var topSeq: Int64 { stack.last?.seq ?? -1 }
     }
@@ -149,10 +155,19 @@ final class Annotator: TraceSnapPlugin {
         let line = Int(event.line)
         let previous = state.previousLine
         state.previousLine = line
-        guard let structure = state.structure else {
+        guard let structure = state.structureReference else {
             next.emit(event)
             return
         }
+        structure._withUnsafeGuaranteedRef {
+            annotateLine(event, line: line, previous: previous, state: state, structure: $0, next: next)
+        }
+    }
+
+    @inline(__always)
+    private func annotateLine(
+        _ event: EventView, line: Int, previous: Int, state: FrameContext, structure: FileStructure, next: EventForwarder
+    ) {
         let contexts = structure.contexts(at: line)
         let headed = structure.loops(headedAt: line)
 

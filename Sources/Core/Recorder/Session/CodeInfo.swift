@@ -54,9 +54,7 @@ final class CodeInfo {
     let handlerLines: Set<Int32>
 
     /// Some line stores a `global` name (see `Recorder.rememberGlobalsBefore`).
-    private(set) lazy var hasGlobalStores: Bool = checkIndices[0..<checkCount].contains {
-        names[Int($0)].scope == .global
-    }
+    let hasGlobalStores: Bool
 
     /// A generator, coroutine or async generator: its frames suspend and resume.
     var isResumable: Bool { flags & (0x20 | 0x80 | 0x100 | 0x200) != 0 }
@@ -83,6 +81,7 @@ final class CodeInfo {
         checkIndices = .allocate(capacity: 1)
         checkCount = 0
         handlerLines = []
+        hasGlobalStores = false
     }
 
     /// Builds from the analyzer's tuple (see `_codeinfo.analyze_code` for the positions).
@@ -163,11 +162,15 @@ final class CodeInfo {
             self.table = table
             self.checkIndices = indices
             self.checkCount = next
+            self.hasGlobalStores = UnsafeMutableBufferPointer(rebasing: indices[0..<next]).contains {
+                names[Int($0)].scope == .global
+            }
         } else {
             self.firstTableLine = 0
             self.table = .allocate(capacity: 0)
             self.checkIndices = .allocate(capacity: 1)
             self.checkCount = 0
+            self.hasGlobalStores = false
         }
     }
 

@@ -8,6 +8,9 @@ struct VariableSlot {
     /// Number of recorded changes so far; -1 before the first binding (`change_index` is counted
     /// per frame and variable).
     var changes: Int64 = -1
+    /// `object` is known to be of an immutable built-in type (so the same object is the same
+    /// value); learnt on the first check that finds it unchanged, and forgotten when it is rebound.
+    var immutable = false
 }
 
 /// One traced call on one thread.
@@ -45,6 +48,9 @@ final class FrameState {
     /// `seq` of this frame's latest line event (-1 before the first, or when it was dropped):
     /// the line an outbound call made from this frame belongs to.
     var lineSeq: Int64 = -1
+    /// The `parent_seq` the chain gave the current line's event (the annotator sets it in place);
+    /// the line's assigns get the same one, so they need not pass through the annotator.
+    var lineParentSeq: Int64 = -1
 
     init(frameId: UInt64, info: CodeInfo, frame: OpaquePointer?, depth: Int32) {
         self.frameId = frameId
@@ -79,6 +85,7 @@ final class FrameState {
         for index in 0..<slotCount {
             if let object = slots[index].object { Py_DecRef(object) }
             slots[index].object = nil
+            slots[index].immutable = false
         }
         setPendingException(nil)
     }

@@ -11,6 +11,8 @@ import TraceSnapBus
 final class Recorder {
     /// Owned by the session, which outlives the recorder.
     unowned(unsafe) let bus: EventBus
+    /// `bus`, borrowed for the per-event path (a call through `bus` retains it for the call).
+    private let busReference: Unmanaged<EventBus>
     let capturer = ValueCapturer()
     private let analyzer: PyObjectPointer
     private let startNanoseconds: Int64
@@ -101,7 +103,7 @@ final class Recorder {
         // Stopped while this thread was in Python (another thread stopped the recording).
         guard isActive else { return -1 }
         if let scopeTask, event.task != scopeTask { return -1 }
-        return withUnsafeMutablePointer(to: &event) { bus.emit($0) }
+        return withUnsafeMutablePointer(to: &event) { pointer in busReference._withUnsafeGuaranteedRef { $0.emit(pointer) } }
     }
 
     /// Where a watched Python call (plugin ABI 1.1) is being made on the calling thread: the
@@ -127,6 +129,7 @@ final class Recorder {
 
     init(bus: EventBus, analyzer: PyObjectPointer, startNanoseconds: Int64) {
         self.bus = bus
+        self.busReference = Unmanaged.passUnretained(bus)
         self.analyzer = analyzer
         Py_IncRef(analyzer)
         self.startNanoseconds = startNanoseconds
@@ -355,6 +358,7 @@ final class Recorder {
         if info.hasGlobalStores { rememberGlobalsBefore(line, state: state, frame: frame) }
         var event = baseEvent(TS_EVENT_LINE, state, thread: thread, line: line)
         state.lineSeq = send(&event)
+        state.lineParentSeq = event.parent_seq
     }
 
     /// The frame returns `value`, or unwinds when `value` is nil.
@@ -718,6 +722,7 @@ final class Recorder {
                 emitAssign(state, thread: thread, index: index, value: nil, flags: UInt32(TS_EVENTF_DELETED))
                 Py_DecRef(previousObject)
                 state.slots[index].object = nil
+                state.slots[index].immutable = false
                 state.slots[index].captured = nil
             }
             return
@@ -725,7 +730,11 @@ final class Recorder {
         if object == previousObject {
             // Same object: only a mutable one can have changed, and only a repr can tell.
             defer { Py_DecRef(object) }
-            guard state.slots[index].captured != nil, !capturer.isImmutable(object) else { return }
+            guard !state.slots[index].immutable, state.slots[index].captured != nil else { return }
+            if capturer.isImmutable(object) {
+                state.slots[index].immutable = true
+                return
+            }
             let value = capturer.capture(object)
             if value.repr == state.slots[index].captured!.repr { return }
             let key = UnsafeRawPointer(object)
@@ -754,12 +763,14 @@ final class Recorder {
             // Rebound to an equal value: not a change (as `!=` would say, without calling __eq__).
             if let previousObject { Py_DecRef(previousObject) }
             state.slots[index].object = object
+            state.slots[index].immutable = false
             state.slots[index].captured = value
             return
         }
         emitAssign(state, thread: thread, index: index, value: value, flags: 0)
         if let previousObject { Py_DecRef(previousObject) }
         state.slots[index].object = object
+        state.slots[index].immutable = false
         state.slots[index].captured = value
     }
 
@@ -779,6 +790,7 @@ final class Recorder {
         event.name = name.utf8.cString
         event.index = state.slots[index].changes
         event.text = scopeName(name.scope, info: info)
+        event.parent_seq = state.lineParentSeq
         // Nested scopes rather than a stored closure: the event and both values stay on the
         // stack (a closure value that captures them costs reference counting per assign).
         if let value {

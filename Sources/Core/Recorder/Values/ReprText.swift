@@ -1,6 +1,7 @@
 /// A repr's UTF-8 bytes. Most reprs are short (numbers, short strings, small lists), so up to
 /// `inlineCapacity` bytes are kept inline and cost no allocation; longer ones (at most 120
-/// characters) live in an array.
+/// characters) live in an array. Inline bytes past `inlineCount` are always zero, so two inline
+/// texts are equal exactly when their counts and inline words are.
 struct ReprText: Equatable {
     static let inlineCapacity = 32
     private var inline: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
@@ -12,6 +13,29 @@ struct ReprText: Equatable {
     init(_ bytes: [UInt8]) {
         self.init()
         bytes.withUnsafeBytes { append($0) }
+    }
+
+    /// The decimal digits of `value` (at most 20 bytes, always inline).
+    init(decimal value: Int64) {
+        self.init()
+        var magnitude = value.magnitude
+        var digits = 0
+        var scan = magnitude
+        repeat {
+            digits += 1
+            scan /= 10
+        } while scan > 0
+        let length = value < 0 ? digits + 1 : digits
+        withUnsafeMutableBytes(of: &inline) { raw in
+            var position = length
+            repeat {
+                position -= 1
+                raw[position] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: magnitude % 10)
+                magnitude /= 10
+            } while magnitude > 0
+            if value < 0 { raw[0] = UInt8(ascii: "-") }
+        }
+        inlineCount = length
     }
 
     var count: Int { heap?.count ?? inlineCount }
@@ -47,6 +71,10 @@ struct ReprText: Equatable {
         if heap != nil {
             if length < heap!.count { heap!.removeSubrange(length...) }
         } else if length < inlineCount {
+            let cut = inlineCount - length
+            withUnsafeMutableBytes(of: &inline) { raw in
+                UnsafeMutableRawBufferPointer(rebasing: raw[length..<length + cut]).initializeMemory(as: UInt8.self, repeating: 0)
+            }
             inlineCount = length
         }
     }
@@ -61,8 +89,7 @@ struct ReprText: Equatable {
 
     static func == (lhs: ReprText, rhs: ReprText) -> Bool {
         if lhs.heap == nil && rhs.heap == nil {
-            guard lhs.inlineCount == rhs.inlineCount else { return false }
-            return lhs.inline == rhs.inline || lhs.withBytes { a in rhs.withBytes { b in a.elementsEqual(b) } }
+            return lhs.inlineCount == rhs.inlineCount && lhs.inline == rhs.inline
         }
         guard lhs.count == rhs.count else { return false }
         return lhs.withBytes { a in rhs.withBytes { b in a.elementsEqual(b) } }

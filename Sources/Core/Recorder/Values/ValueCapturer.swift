@@ -27,6 +27,17 @@ final class ValueCapturer {
 
     /// Captures `object` (a borrowed reference).
     func capture(_ object: PyObjectPointer) -> CapturedValue {
+        let type = Py.type(of: object)
+        if type == TSPyLong_Type() && limit >= 20 {
+            // The commonest value: an int that fits 64 bits is its digits, without a walk.
+            var overflow: Int32 = 0
+            let value = PyLong_AsLongLongAndOverflow(object, &overflow)
+            if overflow == 0 && !(value == -1 && PyErr_Occurred() != nil) {
+                return CapturedValue(
+                    repr: ReprText(decimal: value), typeName: typeNames.name(of: type),
+                    id: Int64(Int(bitPattern: UnsafeRawPointer(object))), flags: 0)
+            }
+        }
         var builder = ReprBuilder(limit: limit)
         swap(&builder.active, &spareActive)
         var failed = false
