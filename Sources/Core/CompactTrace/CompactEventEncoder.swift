@@ -134,6 +134,7 @@ public final class CompactEventEncoder {
             sawEvent = true
         }
         eventCount += 1
+        if pointer.pointee.type == TS_EVENT_LINE.rawValue && encodePlainLine(pointer, into: &event) { return }
 
         let sameContext =
             hasContext && pointer.pointee.frame_id == lastFrame && pointer.pointee.depth == lastDepth
@@ -255,6 +256,38 @@ public final class CompactEventEncoder {
         } else if type == TS_EVENT_RETURN.rawValue {
             slots.endFrame(pointer.pointee.frame_id)
         }
+    }
+
+    /// The commonest record: a `line` event right after the previous event of its frame, with no
+    /// field but its parent, line and time. Writes exactly what the general path would, with none
+    /// of its lookups; false (nothing written) for any other event.
+    @inline(__always)
+    private func encodePlainLine(_ pointer: UnsafePointer<ts_event>, into event: inout RecordCursor) -> Bool {
+        let present = UInt32(TS_VALUE_PRESENT)
+        guard hasContext, pointer.pointee.seq == lastSeq &+ 1, pointer.pointee.frame_id == lastFrame,
+            pointer.pointee.depth == lastDepth, pointer.pointee.thread == lastThread, pointer.pointee.task == lastTask,
+            pointer.pointee.file.ptr == lastFile, pointer.pointee.file.len == lastFileLength,
+            pointer.pointee.func.ptr == lastFunc, pointer.pointee.func.len == lastFuncLength,
+            pointer.pointee.name.len == 0, pointer.pointee.text.len == 0, pointer.pointee.phase.len == 0,
+            pointer.pointee.value.flags & present == 0, pointer.pointee.prev.flags & present == 0,
+            pointer.pointee.index == 0, pointer.pointee.flags == 0, pointer.pointee.nargs == 0,
+            pointer.pointee.extra_json.len == 0
+        else { return false }
+        let hasParent = pointer.pointee.parent_seq >= 0
+        let mask = hasParent ? EventField.parent : 0
+        if let kind = masks.kind(type: TS_EVENT_LINE.rawValue, mask: mask) {
+            event.byte(kind)
+        } else {
+            event.byte(CompactFormat.Record.eventBase &+ UInt8(truncatingIfNeeded: TS_EVENT_LINE.rawValue))
+            event.varint(UInt64(mask))
+        }
+        lastSeq = pointer.pointee.seq
+        if hasParent { event.varint(UInt64(bitPattern: pointer.pointee.seq &- pointer.pointee.parent_seq)) }
+        event.signed(Int64(pointer.pointee.line) - Int64(lastLine))
+        lastLine = pointer.pointee.line
+        event.signed(pointer.pointee.ts &- lastTimestamp)
+        lastTimestamp = pointer.pointee.ts
+        return true
     }
 
     @inline(__always)

@@ -10,12 +10,13 @@ import Glibc
 public final class MappedAppendFile {
     public let path: String
     private var descriptor: Int32
-    private var mapping: UnsafeMutableRawPointer?
+    @usableFromInline var mapping: UnsafeMutableRawPointer?
     /// File offset where the current mapping starts, and its size.
-    private var mappingOffset = 0
-    private var mappingSize = 0
+    @usableFromInline var mappingOffset = 0
+    @usableFromInline var mappingSize = 0
     /// Bytes appended so far (the file's logical length).
-    public private(set) var length = 0
+    public var length: Int { appended }
+    @usableFromInline var appended = 0
     private let chunkSize: Int
 
     public init(path: String, chunkSize: Int = 8 << 20) throws {
@@ -31,29 +32,35 @@ public final class MappedAppendFile {
     /// Appends `bytes`.
     public func append(_ bytes: UnsafeRawBufferPointer) throws {
         guard let base = bytes.baseAddress, bytes.count > 0 else { return }
-        if length + bytes.count > mappingOffset + mappingSize {
-            try map(from: length, atLeast: bytes.count)
+        if appended + bytes.count > mappingOffset + mappingSize {
+            try map(from: appended, atLeast: bytes.count)
         }
         guard let mapping else { throw PluginFailure("\(path) is closed") }
-        (mapping + (length - mappingOffset)).copyMemory(from: base, byteCount: bytes.count)
-        length += bytes.count
+        (mapping + (appended - mappingOffset)).copyMemory(from: base, byteCount: bytes.count)
+        appended += bytes.count
     }
 
     /// Room for `count` bytes at the end of the file, to be written in place and then counted
     /// with `commit` (before any other append). Bytes written there but not committed are
     /// overwritten by the next append.
-    @inline(__always)
+    @inlinable
     public func reserve(_ count: Int) throws -> UnsafeMutableRawPointer {
-        if length + count > mappingOffset + mappingSize {
-            try map(from: length, atLeast: count)
+        guard appended + count <= mappingOffset + mappingSize, let mapping else { return try reserveSlow(count) }
+        return mapping + (appended - mappingOffset)
+    }
+
+    @usableFromInline
+    func reserveSlow(_ count: Int) throws -> UnsafeMutableRawPointer {
+        if appended + count > mappingOffset + mappingSize {
+            try map(from: appended, atLeast: count)
         }
         guard let mapping else { throw PluginFailure("\(path) is closed") }
-        return mapping + (length - mappingOffset)
+        return mapping + (appended - mappingOffset)
     }
 
     /// Counts `count` bytes written at the place `reserve` returned.
-    @inline(__always)
-    public func commit(_ count: Int) { length += count }
+    @inlinable
+    public func commit(_ count: Int) { appended += count }
 
     /// Trims the zero tail, syncs and closes the file.
     public func close() throws {
@@ -63,7 +70,7 @@ public final class MappedAppendFile {
             Glibc.close(descriptor)
             descriptor = -1
         }
-        guard ftruncate(descriptor, off_t(length)) == 0 else {
+        guard ftruncate(descriptor, off_t(appended)) == 0 else {
             throw PluginFailure("cannot finish \(path): \(MappedAppendFile.lastError())")
         }
         fsync(descriptor)

@@ -86,6 +86,13 @@ final class Redactor: TraceSnapPlugin {
 
     func handle(_ event: EventView, next: EventForwarder) throws {
         let e = event.pointer
+        if event.type == TS_EVENT_ASSIGN && !mayNeedScrub(e.pointee.value) && !mayNeedScrub(e.pointee.prev)
+            && !isSecret(event.name)
+        {
+            // The common case (a number, a plain name): nothing to replace, nothing to keep.
+            next.emit(event)
+            return
+        }
         // Storage for replaced reprs; alive until `next.emit` returns.
         var keep: [[UInt8]] = []
         switch event.type {
@@ -188,6 +195,13 @@ final class Redactor: TraceSnapPlugin {
         Redactor.placeholder.withUnsafeBytes { value.repr = ts_str($0) }
         value.flags |= UInt32(TS_VALUE_REDACTED)
         value.flags &= ~UInt32(TS_VALUE_TRUNCATED | TS_VALUE_REPR_FAILED)
+    }
+
+    /// Whether `scrub` could change `value` (a cheap look at its repr).
+    @inline(__always)
+    private func mayNeedScrub(_ value: ts_value) -> Bool {
+        guard value.isPresent, value.repr.len >= 4 else { return false }
+        return !secretValues.isEmpty || (value.repr.len >= 5 && ReprScrubber.mayHoldKeys(value.repr.bytes))
     }
 
     /// Scrubs secret keys inside a value's repr; returns whether it changed.
