@@ -18,10 +18,10 @@ final class Annotator: TraceSnapPlugin {
     static let events = EventMask(rawValue: ~(UInt64(1) << UInt64(TS_EVENT_ASSIGN.rawValue)))
 
     private final class FrameContext {
-        let frameID: UInt64
-        let structure: FileStructure?
+        private(set) var frameID: UInt64
+        private(set) var structure: FileStructure?
         /// `structure`, borrowed for the per-line path (`structures` keeps it alive).
-        let structureReference: Unmanaged<FileStructure>?
+        private(set) var structureReference: Unmanaged<FileStructure>?
         var previousLine = 0
         var stack: [(context: StructureContext, seq: Int64)] = []
         /// The last iteration counted per loop node (index = node), -1 before the first; sized on
@@ -33,6 +33,30 @@ final class Annotator: TraceSnapPlugin {
             self.structureReference = structure.map { Unmanaged.passUnretained($0) }
         }
         var topSeq: Int64 { stack.last?.seq ?? -1 }
+
+        /// Makes a returned frame's context the fresh context of a new frame, keeping its storage.
+        func reuse(frameID: UInt64, structure: FileStructure?) {
+            self.frameID = frameID
+            if structure !== self.structure || iterations.count != (structure?.nodes.count ?? 0) {
+                iterations = []
+            } else if !iterations.isEmpty {
+                iterations.withUnsafeMutableBufferPointer { $0.update(repeating: -1) }
+            }
+            self.structure = structure
+            structureReference = structure.map { Unmanaged.passUnretained($0) }
+            previousLine = 0
+            stack.removeAll(keepingCapacity: true)
+        }
+    }
+
+    /// Contexts of frames that returned, kept for the next calls (a call allocates nothing).
+    private var spareFrames: [FrameContext] = []
+    private static let spareLimit = 64
+
+    private func newFrame(_ frameID: UInt64, structure: FileStructure?) -> FrameContext {
+        guard let spare = spareFrames.popLast() else { return FrameContext(frameID: frameID, structure: structure) }
+        spare.reuse(frameID: frameID, structure: structure)
+        return spare
     }
 
     /// The frames running on one thread, innermost last.
@@ -113,7 +137,7 @@ final class Annotator: TraceSnapPlugin {
         let id = event.frameID
         if let found = thread.frames.last(where: { $0.frameID == id }) { return found }
         // A frame we never saw start (recording began inside it): adopt it.
-        let created = FrameContext(frameID: id, structure: structure(for: event))
+        let created = newFrame(id, structure: structure(for: event))
         thread.frames.append(created)
         return created
     }
@@ -127,11 +151,11 @@ final class Annotator: TraceSnapPlugin {
         switch event.type {
         case TS_EVENT_CALL:
             event.parentSeq = thread.frames.last?.topSeq ?? -1
-            thread.frames.append(FrameContext(frameID: event.frameID, structure: structure(for: event)))
+            thread.frames.append(newFrame(event.frameID, structure: structure(for: event)))
             next.emit(event)
         case TS_EVENT_RESUME:
             let resumed = suspended.removeValue(forKey: event.frameID)
-                ?? FrameContext(frameID: event.frameID, structure: structure(for: event))
+                ?? newFrame(event.frameID, structure: structure(for: event))
             thread.frames.append(resumed)
             event.parentSeq = resumed.topSeq
             next.emit(event)
@@ -139,7 +163,11 @@ final class Annotator: TraceSnapPlugin {
             let state = frame(event, on: thread)
             event.parentSeq = state.topSeq
             if let index = thread.frames.lastIndex(where: { $0 === state }) { thread.frames.remove(at: index) }
-            if event.type == TS_EVENT_YIELD { suspended[event.frameID] = state }
+            if event.type == TS_EVENT_YIELD {
+                suspended[event.frameID] = state
+            } else if spareFrames.count < Annotator.spareLimit {
+                spareFrames.append(state)
+            }
             next.emit(event)
         case TS_EVENT_LINE:
             frameReference(event, on: thread)._withUnsafeGuaranteedRef { handleLine(event, state: $0, next: next) }

@@ -86,10 +86,8 @@ final class Redactor: TraceSnapPlugin {
 
     func handle(_ event: EventView, next: EventForwarder) throws {
         let e = event.pointer
-        if event.type == TS_EVENT_ASSIGN && !mayNeedScrub(e.pointee.value) && !mayNeedScrub(e.pointee.prev)
-            && !isSecret(event.name)
-        {
-            // The common case (a number, a plain name): nothing to replace, nothing to keep.
+        if passesUnchanged(event) {
+            // The common case (numbers, plain names): nothing to replace, nothing to keep.
             next.emit(event)
             return
         }
@@ -195,6 +193,27 @@ final class Redactor: TraceSnapPlugin {
         Redactor.placeholder.withUnsafeBytes { value.repr = ts_str($0) }
         value.flags |= UInt32(TS_VALUE_REDACTED)
         value.flags &= ~UInt32(TS_VALUE_TRUNCATED | TS_VALUE_REPR_FAILED)
+    }
+
+    /// Whether `handle` would leave `event` as it is, by a cheap look at its names and reprs (an
+    /// assign, call, return or yield; other types take the full path).
+    @inline(__always)
+    private func passesUnchanged(_ event: EventView) -> Bool {
+        let e = event.pointer
+        switch event.type {
+        case TS_EVENT_ASSIGN:
+            return !mayNeedScrub(e.pointee.value) && !mayNeedScrub(e.pointee.prev) && !isSecret(event.name)
+        case TS_EVENT_CALL:
+            guard let args = e.pointee.args, e.pointee.nargs > 0 else { return true }
+            for index in 0..<Int(e.pointee.nargs) {
+                if mayNeedScrub(args[index].value) || isSecret(args[index].name.bytes) { return false }
+            }
+            return true
+        case TS_EVENT_RETURN, TS_EVENT_YIELD:
+            return !mayNeedScrub(e.pointee.value) && !isSecret(event.function)
+        default:
+            return false
+        }
     }
 
     /// Whether `scrub` could change `value` (a cheap look at its repr).
