@@ -136,11 +136,7 @@ public final class CompactEventEncoder {
         eventCount += 1
         if pointer.pointee.type == TS_EVENT_LINE.rawValue && encodePlainLine(pointer, into: &event) { return }
 
-        let sameContext =
-            hasContext && pointer.pointee.frame_id == lastFrame && pointer.pointee.depth == lastDepth
-            && pointer.pointee.thread == lastThread && pointer.pointee.task == lastTask
-            && pointer.pointee.file.ptr == lastFile && pointer.pointee.file.len == lastFileLength
-            && pointer.pointee.func.ptr == lastFunc && pointer.pointee.func.len == lastFuncLength
+        let sameContext = continuesContext(pointer)
         let type = pointer.pointee.type
 
         // Variables and loops of this frame remembered by both sides (format version 2).
@@ -180,12 +176,7 @@ public final class CompactEventEncoder {
         if pointer.pointee.nargs > 0 && pointer.pointee.args != nil { mask |= EventField.args }
         if pointer.pointee.extra_json.len > 0 { mask |= EventField.extra }
 
-        if let kind = masks.kind(type: type, mask: mask) {
-            event.byte(kind)
-        } else {
-            event.byte(CompactFormat.Record.eventBase &+ UInt8(truncatingIfNeeded: type))
-            event.varint(UInt64(mask))
-        }
+        writeKind(type: type, mask: mask, into: &event)
         if mask & EventField.seq != 0 { event.varint(UInt64(bitPattern: pointer.pointee.seq)) }
         lastSeq = pointer.pointee.seq
         if mask & EventField.context != 0 {
@@ -236,10 +227,7 @@ public final class CompactEventEncoder {
         if mask & EventField.extra != 0 {
             event.lengthPrefixed(pointer.pointee.extra_json.ptr, pointer.pointee.extra_json.len)
         }
-        event.signed(Int64(pointer.pointee.line) - Int64(lastLine))
-        lastLine = pointer.pointee.line
-        event.signed(pointer.pointee.ts &- lastTimestamp)
-        lastTimestamp = pointer.pointee.ts
+        writeLineAndTime(pointer, into: &event)
 
         if nameNumber >= 0 {
             let kept = slot >= 0 ? slot : slots.add(frame: pointer.pointee.frame_id, name: Int32(nameNumber), type: type)
@@ -264,30 +252,48 @@ public final class CompactEventEncoder {
     @inline(__always)
     private func encodePlainLine(_ pointer: UnsafePointer<ts_event>, into event: inout RecordCursor) -> Bool {
         let present = UInt32(TS_VALUE_PRESENT)
-        guard hasContext, pointer.pointee.seq == lastSeq &+ 1, pointer.pointee.frame_id == lastFrame,
-            pointer.pointee.depth == lastDepth, pointer.pointee.thread == lastThread, pointer.pointee.task == lastTask,
-            pointer.pointee.file.ptr == lastFile, pointer.pointee.file.len == lastFileLength,
-            pointer.pointee.func.ptr == lastFunc, pointer.pointee.func.len == lastFuncLength,
+        guard pointer.pointee.seq == lastSeq &+ 1, continuesContext(pointer),
             pointer.pointee.name.len == 0, pointer.pointee.text.len == 0, pointer.pointee.phase.len == 0,
             pointer.pointee.value.flags & present == 0, pointer.pointee.prev.flags & present == 0,
             pointer.pointee.index == 0, pointer.pointee.flags == 0, pointer.pointee.nargs == 0,
             pointer.pointee.extra_json.len == 0
         else { return false }
         let hasParent = pointer.pointee.parent_seq >= 0
-        let mask = hasParent ? EventField.parent : 0
-        if let kind = masks.kind(type: TS_EVENT_LINE.rawValue, mask: mask) {
-            event.byte(kind)
-        } else {
-            event.byte(CompactFormat.Record.eventBase &+ UInt8(truncatingIfNeeded: TS_EVENT_LINE.rawValue))
-            event.varint(UInt64(mask))
-        }
+        writeKind(type: TS_EVENT_LINE.rawValue, mask: hasParent ? EventField.parent : 0, into: &event)
         lastSeq = pointer.pointee.seq
         if hasParent { event.varint(UInt64(bitPattern: pointer.pointee.seq &- pointer.pointee.parent_seq)) }
+        writeLineAndTime(pointer, into: &event)
+        return true
+    }
+
+    /// The event runs in the previous event's frame, depth, thread, task, file and function (its
+    /// record leaves the context out).
+    @inline(__always)
+    private func continuesContext(_ pointer: UnsafePointer<ts_event>) -> Bool {
+        hasContext && pointer.pointee.frame_id == lastFrame && pointer.pointee.depth == lastDepth
+            && pointer.pointee.thread == lastThread && pointer.pointee.task == lastTask
+            && pointer.pointee.file.ptr == lastFile && pointer.pointee.file.len == lastFileLength
+            && pointer.pointee.func.ptr == lastFunc && pointer.pointee.func.len == lastFuncLength
+    }
+
+    /// The record's kind: a recent mask's kind, or the event kind followed by the mask.
+    @inline(__always)
+    private func writeKind(type: UInt32, mask: UInt32, into event: inout RecordCursor) {
+        if let kind = masks.kind(type: type, mask: mask) {
+            event.byte(kind)
+        } else {
+            event.byte(CompactFormat.Record.eventBase &+ UInt8(truncatingIfNeeded: type))
+            event.varint(UInt64(mask))
+        }
+    }
+
+    /// The line and time, as deltas from the previous event's.
+    @inline(__always)
+    private func writeLineAndTime(_ pointer: UnsafePointer<ts_event>, into event: inout RecordCursor) {
         event.signed(Int64(pointer.pointee.line) - Int64(lastLine))
         lastLine = pointer.pointee.line
         event.signed(pointer.pointee.ts &- lastTimestamp)
         lastTimestamp = pointer.pointee.ts
-        return true
     }
 
     @inline(__always)

@@ -19,9 +19,10 @@ final class Annotator: TraceSnapPlugin {
 
     private final class FrameContext {
         private(set) var frameID: UInt64
-        private(set) var structure: FileStructure?
-        /// `structure`, borrowed for the per-line path (`structures` keeps it alive).
+        /// The file's structure, borrowed: `structures` keeps every structure alive for the
+        /// session, and the per-line path retains nothing.
         private(set) var structureReference: Unmanaged<FileStructure>?
+        var structure: FileStructure? { structureReference?.takeUnretainedValue() }
         var previousLine = 0
         var stack: [(context: StructureContext, seq: Int64)] = []
         /// The last iteration counted per loop node (index = node), -1 before the first; sized on
@@ -29,7 +30,6 @@ final class Annotator: TraceSnapPlugin {
         var iterations: [Int64] = []
         init(frameID: UInt64, structure: FileStructure?) {
             self.frameID = frameID
-            self.structure = structure
             self.structureReference = structure.map { Unmanaged.passUnretained($0) }
         }
         var topSeq: Int64 { stack.last?.seq ?? -1 }
@@ -42,7 +42,6 @@ final class Annotator: TraceSnapPlugin {
             } else if !iterations.isEmpty {
                 iterations.withUnsafeMutableBufferPointer { $0.update(repeating: -1) }
             }
-            self.structure = structure
             structureReference = structure.map { Unmanaged.passUnretained($0) }
             previousLine = 0
             stack.removeAll(keepingCapacity: true)

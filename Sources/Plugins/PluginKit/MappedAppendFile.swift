@@ -32,12 +32,8 @@ public final class MappedAppendFile {
     /// Appends `bytes`.
     public func append(_ bytes: UnsafeRawBufferPointer) throws {
         guard let base = bytes.baseAddress, bytes.count > 0 else { return }
-        if appended + bytes.count > mappingOffset + mappingSize {
-            try map(from: appended, atLeast: bytes.count)
-        }
-        guard let mapping else { throw PluginFailure("\(path) is closed") }
-        (mapping + (appended - mappingOffset)).copyMemory(from: base, byteCount: bytes.count)
-        appended += bytes.count
+        try reserve(bytes.count).copyMemory(from: base, byteCount: bytes.count)
+        commit(bytes.count)
     }
 
     /// Room for `count` bytes at the end of the file, to be written in place and then counted

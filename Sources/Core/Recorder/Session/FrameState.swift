@@ -3,13 +3,16 @@ import CTraceSnapPluginABI
 struct VariableSlot {
     /// The bound object, retained so that its identity stays meaningful (an address cannot be
     /// reused by a new object while we hold it).
-    var object: PyObjectPointer?
+    var object: PyObjectPointer? {
+        didSet { immutable = false }
+    }
     var captured: CapturedValue?
     /// Number of recorded changes so far; -1 before the first binding (`change_index` is counted
     /// per frame and variable).
     var changes: Int64 = -1
     /// `object` is known to be of an immutable built-in type (so the same object is the same
-    /// value); learnt on the first check that finds it unchanged, and forgotten when it is rebound.
+    /// value); learnt on the first check that finds it unchanged, and forgotten whenever `object`
+    /// is set.
     var immutable = false
 }
 
@@ -85,7 +88,6 @@ final class FrameState {
         for index in 0..<slotCount {
             if let object = slots[index].object { Py_DecRef(object) }
             slots[index].object = nil
-            slots[index].immutable = false
         }
         setPendingException(nil)
     }

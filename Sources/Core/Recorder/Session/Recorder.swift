@@ -9,9 +9,8 @@ import TraceSnapBus
 /// Per line, only the names that the previous line can store or mutate are read (the line table
 /// from `tracesnap._codeinfo`); an unchanged identity of an immutable object costs no repr.
 final class Recorder {
-    /// Owned by the session, which outlives the recorder.
-    unowned(unsafe) let bus: EventBus
-    /// `bus`, borrowed for the per-event path (a call through `bus` retains it for the call).
+    /// The session's bus, borrowed: the session owns it and outlives the recorder, and calls
+    /// through a borrowed reference retain nothing per event.
     private let busReference: Unmanaged<EventBus>
     let capturer = ValueCapturer()
     private let analyzer: PyObjectPointer
@@ -128,7 +127,6 @@ final class Recorder {
     }
 
     init(bus: EventBus, analyzer: PyObjectPointer, startNanoseconds: Int64) {
-        self.bus = bus
         self.busReference = Unmanaged.passUnretained(bus)
         self.analyzer = analyzer
         Py_IncRef(analyzer)
@@ -722,7 +720,6 @@ final class Recorder {
                 emitAssign(state, thread: thread, index: index, value: nil, flags: UInt32(TS_EVENTF_DELETED))
                 Py_DecRef(previousObject)
                 state.slots[index].object = nil
-                state.slots[index].immutable = false
                 state.slots[index].captured = nil
             }
             return
@@ -763,14 +760,12 @@ final class Recorder {
             // Rebound to an equal value: not a change (as `!=` would say, without calling __eq__).
             if let previousObject { Py_DecRef(previousObject) }
             state.slots[index].object = object
-            state.slots[index].immutable = false
             state.slots[index].captured = value
             return
         }
         emitAssign(state, thread: thread, index: index, value: value, flags: 0)
         if let previousObject { Py_DecRef(previousObject) }
         state.slots[index].object = object
-        state.slots[index].immutable = false
         state.slots[index].captured = value
     }
 

@@ -47,21 +47,8 @@ struct ReprBuilder {
             append(byte: UInt8(ascii: "0") + UInt8(value))
             return
         }
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
-        withUnsafeMutableBytes(of: &digits) { raw in
-            var position = raw.count
-            var magnitude = value.magnitude
-            while magnitude > 0 {
-                position -= 1
-                raw[position] = UInt8(ascii: "0") + UInt8(magnitude % 10)
-                magnitude /= 10
-            }
-            if value < 0 {
-                position -= 1
-                raw[position] = UInt8(ascii: "-")
-            }
-            append(UnsafeRawBufferPointer(rebasing: raw[position...]))
-        }
+        var scratch: ReprText.DecimalScratch = (0, 0, 0)
+        withUnsafeMutableBytes(of: &scratch) { append(ReprText.writeDecimal(value, endingAt: $0)) }
     }
 
     private mutating func append(byte: UInt8) {

@@ -18,24 +18,33 @@ struct ReprText: Equatable {
     /// The decimal digits of `value` (at most 20 bytes, always inline).
     init(decimal value: Int64) {
         self.init()
-        var magnitude = value.magnitude
-        var digits = 0
-        var scan = magnitude
-        repeat {
-            digits += 1
-            scan /= 10
-        } while scan > 0
-        let length = value < 0 ? digits + 1 : digits
-        withUnsafeMutableBytes(of: &inline) { raw in
-            var position = length
-            repeat {
-                position -= 1
-                raw[position] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: magnitude % 10)
-                magnitude /= 10
-            } while magnitude > 0
-            if value < 0 { raw[0] = UInt8(ascii: "-") }
+        var scratch: DecimalScratch = (0, 0, 0)
+        inlineCount = withUnsafeMutableBytes(of: &scratch) { raw -> Int in
+            let digits = ReprText.writeDecimal(value, endingAt: raw)
+            withUnsafeMutableBytes(of: &inline) { $0.copyMemory(from: digits) }
+            return digits.count
         }
-        inlineCount = length
+    }
+
+    /// Room for the decimal digits of any `Int64` (20 bytes with the sign).
+    typealias DecimalScratch = (UInt64, UInt64, UInt64)
+
+    /// Writes the decimal digits of `value` right-aligned at the end of `raw` (a `DecimalScratch`)
+    /// and returns them.
+    @inline(__always)
+    static func writeDecimal(_ value: Int64, endingAt raw: UnsafeMutableRawBufferPointer) -> UnsafeRawBufferPointer {
+        var position = raw.count
+        var magnitude = value.magnitude
+        repeat {
+            position -= 1
+            raw[position] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: magnitude % 10)
+            magnitude /= 10
+        } while magnitude > 0
+        if value < 0 {
+            position -= 1
+            raw[position] = UInt8(ascii: "-")
+        }
+        return UnsafeRawBufferPointer(rebasing: raw[position...])
     }
 
     var count: Int { heap?.count ?? inlineCount }
